@@ -6,7 +6,7 @@
  * does both once. Hot-path code (e.g. `src/tls/identity.ts`) uses
  * `@peculiar/asn1-x509` directly and does not need this.
  */
-import './reflect-shim.js'; // must be evaluated before @peculiar/x509 (ESM evaluates imports in order)
+import 'reflect-metadata'; // tsyringe (inside @peculiar/x509) refuses to load without it; must come first
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 

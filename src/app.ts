@@ -1,0 +1,211 @@
+/**
+ * buildApp(config) → a Fastify instance on the mTLS listener: one route per routes.yaml entry,
+ * each with its checks (fixed order, src/checks/registry.ts) and its forwarder.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import replyFrom from '@fastify/reply-from';
+import type { Config, Route } from './config/load.js';
+import { OfbContext } from './context.js';
+import { checksFor, type NamedCheck } from './checks/registry.js';
+import type { CheckDeps } from './checks/types.js';
+import { createForwarder } from './proxy/forward.js';
+import { tlsServerOptions } from './tls/server-options.js';
+import {
+  GatewayError,
+  HeadersTooLargeError,
+  InternalError,
+  InvalidParameterError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnsupportedMediaTypeError,
+  errorBody,
+  wwwAuthenticate,
+} from './errors.js';
+
+export interface AppOptions {
+  /** pino logger; false for none (tests). */
+  readonly logger?: FastifyBaseLogger | false;
+}
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** RFC 4122 textual form, any hex case (SPEC §1 row 1). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Dot segments (raw or percent-encoded) and backslashes: an upstream that normalises them could be steered to another route's path. */
+const UNSAFE_PATH = /(?:^|\/|%2f|\\|%5c)(?:\.|%2e){1,2}(?:\/|%2f|\\|%5c|\?|$)|\\|%5c/i;
+
+/** Build the gateway's Fastify instance on the mTLS listener (not yet listening). */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? false;
+  const app = Fastify({
+    https: { ...tlsServerOptions(config.server.tls), maxHeaderSize: config.server.maxHeaderSize },
+    ...(logger === false ? { logger: false } : { loggerInstance: logger }),
+    // One log line per request comes from our own onResponse hook (logRequest).
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    bodyLimit: config.server.bodyLimit,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    clientErrorHandler: answerClientError,
+  });
+
+  const deps: CheckDeps = { config };
+  app.decorateRequest('ofb', null as unknown as OfbContext);
+  await app.register(replyFrom, { disableRequestLogging: true, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
+
+  // Bodies stream to the upstream untouched, whatever their type (application/jwt included).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  app.addHook('onRequest', startRequest);
+  app.addHook('onResponse', logRequest);
+  app.setErrorHandler(answerError);
+  const allowedMethods = methodIndex(config.routes);
+  app.setNotFoundHandler(function routeNotFound(request) {
+    const allowed = allowedMethods(request.url);
+    throw allowed.length > 0 ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
+  });
+
+  for (const route of config.routes) registerRoute(app, route, config, deps);
+  return app;
+}
+
+function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps): void {
+  const checks = checksFor(route, deps);
+  const handler = createForwarder(route, config);
+  const method = route.methods ?? [...ALL_METHODS];
+  const onRequest = runHeaderChecks(route, checks.headers);
+  const preHandler = checks.body.length > 0 ? runBodyChecks(checks.body) : undefined;
+  // Prefix match on whole segments: `/a/b` serves `/a/b` and `/a/b/...`, never `/a/bc`.
+  const urls = route.path === '/' ? ['/', '/*'] : [route.path, `${route.path}/*`];
+  for (const url of urls) {
+    app.route({ method, url, handler, onRequest, ...(preHandler ? { preHandler } : {}) });
+  }
+}
+
+/** Runs the route's `headers` checks in registry order, before the body is read. */
+function runHeaderChecks(route: Route, checks: readonly NamedCheck[]) {
+  return async function headerChecks(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const ofb = request.ofb;
+    ofb.route = route;
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i] as NamedCheck;
+      ofb.failedCheck = check.name;
+      const pending = check.run(request, reply);
+      if (pending !== undefined) await pending;
+    }
+    ofb.failedCheck = undefined;
+  };
+}
+
+function runBodyChecks(checks: readonly NamedCheck[]) {
+  return async function bodyChecks(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const ofb = request.ofb;
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i] as NamedCheck;
+      ofb.failedCheck = check.name;
+      const pending = check.run(request, reply);
+      if (pending !== undefined) await pending;
+      if (reply.sent) return;
+    }
+    ofb.failedCheck = undefined;
+  };
+}
+
+/** Every request: its interaction id (SPEC §1 — echoed on every response) and path hygiene. */
+function startRequest(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+  const sent = request.headers['x-fapi-interaction-id'];
+  const valid = typeof sent === 'string' && UUID.test(sent);
+  request.ofb = new OfbContext(valid ? sent : randomUUID(), valid);
+  reply.header('x-fapi-interaction-id', request.ofb.interactionId);
+  const url = request.url;
+  const q = url.indexOf('?');
+  if (UNSAFE_PATH.test(q === -1 ? url : url.slice(0, q))) {
+    done(new InvalidParameterError('the request path must not contain dot segments or backslashes'));
+    return;
+  }
+  done();
+}
+
+/** One JSON log line per request (SPEC §7): never the query string, a token or a body. */
+function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  const ofb = request.ofb;
+  const q = request.url.indexOf('?');
+  request.log.info(
+    {
+      interactionId: ofb.interactionId,
+      method: request.method,
+      path: q === -1 ? request.url : request.url.slice(0, q),
+      route: ofb.route?.path,
+      status: reply.statusCode,
+      failedCheck: ofb.failedCheck,
+      orgId: ofb.identity?.orgId,
+      softwareId: ofb.identity?.softwareId,
+      clientId: ofb.clientId,
+      latencyMs: Math.round(reply.elapsedTime * 100) / 100,
+    },
+    'request',
+  );
+  done();
+}
+
+/** The one error handler: any error → OFB ResponseError body with the FAPI headers. */
+function answerError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const refusal = toGatewayError(error);
+  if (refusal.statusCode >= 500) request.log.warn({ err: refusal.cause ?? error, interactionId: request.ofb?.interactionId }, refusal.detail);
+  reply.code(refusal.statusCode);
+  reply.header('content-type', 'application/json; charset=utf-8');
+  if (request.ofb !== null && request.ofb !== undefined) reply.header('x-fapi-interaction-id', request.ofb.interactionId);
+  const authenticate = wwwAuthenticate(refusal);
+  if (authenticate !== undefined) reply.header('www-authenticate', authenticate);
+  if (refusal.headers) reply.headers(refusal.headers);
+  return reply.send(errorBody(refusal));
+}
+
+/** Fastify's own errors (body too large, bad media type ...) mapped into the catalogue. */
+export function toGatewayError(error: FastifyError | Error): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const status = (error as FastifyError).statusCode;
+  if (status === 413) return new PayloadTooLargeError();
+  if (status === 415) return new UnsupportedMediaTypeError('the request content type is not supported');
+  if (status === 404) return new RouteNotFoundError();
+  if (status !== undefined && status >= 400 && status < 500) return new InvalidParameterError('the request could not be parsed', { cause: error });
+  return new InternalError({ cause: error });
+}
+
+/** Malformed HTTP before Fastify sees a request (oversized headers → 431): still an OFB body. */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLargeError() : new InvalidParameterError('the HTTP request is malformed');
+  const body = errorBody(refusal);
+  socket.end(
+    `HTTP/1.1 ${refusal.statusCode} ${refusal.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Date: ${new Date().toUTCString()}\r\n` +
+      `x-fapi-interaction-id: ${randomUUID()}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+/** For 405: the methods routes accept for a path, by the same prefix rule as the router. */
+function methodIndex(routes: readonly Route[]): (url: string) => string[] {
+  return (url) => {
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const methods = new Set<string>();
+    for (const r of routes) {
+      if (r.path === '/' || path === r.path || path.startsWith(`${r.path}/`)) for (const m of r.methods ?? ALL_METHODS) methods.add(m);
+    }
+    return [...methods];
+  };
+}

@@ -1,0 +1,33 @@
+import type { TLSSocket } from 'node:tls';
+import { ClientCertificateError } from '../errors.js';
+import { socketCertificate } from '../tls/client-certificate.js';
+import type { CheckDefinition } from './types.js';
+
+/**
+ * SPEC §1 row 2, §3 — the client certificate chains to `clientCa`, is inside its validity period
+ * and not revoked (OpenSSL verifies it during the handshake). `required`: no valid certificate → 401
+ * INVALID_CLIENT. `optional`: used when presented, but a presented certificate that fails
+ * verification is refused, never silently ignored. The verified identity goes on request.ofb.
+ */
+export const clientCertificateCheck: CheckDefinition = {
+  name: 'client-certificate',
+  phase: 'headers',
+  create(route) {
+    if (route.mtls === 'none') return undefined;
+    const required = route.mtls === 'required';
+    return function verifyClientCertificate(request) {
+      const state = socketCertificate(request.raw.socket as TLSSocket);
+      switch (state.status) {
+        case 'verified':
+          request.ofb.identity = state.identity;
+          request.ofb.certificateDer = state.der;
+          return;
+        case 'rejected':
+          throw new ClientCertificateError(state.reason);
+        case 'absent':
+          if (required) throw new ClientCertificateError('a client certificate is required on this route (mTLS)');
+          return;
+      }
+    };
+  },
+};

@@ -1,0 +1,24 @@
+import { InvalidParameterError } from '../errors.js';
+import type { CheckDefinition } from './types.js';
+
+/**
+ * SPEC §1 row 1 — FAPI 1.0 Part 1 §6.2.2: x-fapi-interaction-id, when sent, shall be an RFC 4122 UUID;
+ * OFB requires it on resource requests (conformance suite CheckForFAPIInteractionIdInResourceRequest).
+ * The response then carries a freshly generated UUID (assigned before any check runs).
+ */
+export const interactionIdCheck: CheckDefinition = {
+  name: 'interaction-id',
+  phase: 'headers',
+  create(route) {
+    if (!route.fapi) return undefined;
+    return function requireInteractionId(request) {
+      if (request.ofb.interactionIdValid) return;
+      const sent = request.headers['x-fapi-interaction-id'];
+      throw new InvalidParameterError(
+        sent === undefined
+          ? 'x-fapi-interaction-id header is required'
+          : 'x-fapi-interaction-id must be a UUID (RFC 4122), sent once',
+      );
+    };
+  },
+};

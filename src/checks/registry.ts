@@ -1,0 +1,36 @@
+/**
+ * The one place that fixes the order of the SPEC §1 checks — never the YAML order.
+ * Dependencies between checks (binding needs mTLS and a token) are validated when the config loads.
+ */
+import type { Route } from '../config/load.js';
+import { interactionIdCheck } from './interaction-id.js';
+import { clientCertificateCheck } from './client-certificate.js';
+import type { Check, CheckDefinition, CheckDeps } from './types.js';
+
+/** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
+export const CHECKS: readonly CheckDefinition[] = [
+  interactionIdCheck, // row 1
+  clientCertificateCheck, // row 2
+];
+
+export interface NamedCheck {
+  readonly name: string;
+  readonly run: Check;
+}
+
+export interface RouteChecks {
+  readonly headers: readonly NamedCheck[];
+  readonly body: readonly NamedCheck[];
+}
+
+/** Build the checks that apply to one route, each created (and its options validated) once. */
+export function checksFor(route: Route, deps: CheckDeps): RouteChecks {
+  const headers: NamedCheck[] = [];
+  const body: NamedCheck[] = [];
+  for (const def of CHECKS) {
+    const run = def.create(route, deps);
+    if (run === undefined) continue;
+    (def.phase === 'headers' ? headers : body).push({ name: def.name, run });
+  }
+  return { headers, body };
+}

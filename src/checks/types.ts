@@ -1,0 +1,25 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config, Route } from '../config/load.js';
+
+/**
+ * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
+ * on `request.ofb`. Synchronous checks return undefined so the hot path awaits nothing.
+ */
+export type Check = (request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+
+/** Services the checks use, built once per gateway. */
+export interface CheckDeps {
+  readonly config: Config;
+}
+
+export interface CheckDefinition {
+  /** Stable name, used in logs and metrics ("failed check"). */
+  readonly name: string;
+  /**
+   * `headers` checks run in `onRequest`, before the body is read (a refused request never
+   * uploads its body); `body` checks run once the body is buffered.
+   */
+  readonly phase: 'headers' | 'body';
+  /** Validate the route's options once and return the check, or undefined when it does not apply. */
+  create(route: Route, deps: CheckDeps): Check | undefined;
+}

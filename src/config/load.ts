@@ -1,0 +1,295 @@
+/**
+ * routes.yaml → validated, defaulted, cross-checked, frozen configuration.
+ * YAML → `${ENV}` interpolation → JSON Schema (Ajv, defaults applied, unknown keys refused) →
+ * named cross-checks → freeze. Every error names the file, the line and the key.
+ */
+import { readFileSync, accessSync, constants as fsConstants } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
+import { dirname, resolve } from 'node:path';
+import { isIP, BlockList } from 'node:net';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument, LineCounter, visit, isScalar, isMap, isPair, isScalar as isScalarNode, type Document, type Node } from 'yaml';
+import { AuthSchema, ConfigSchema, type RawConfig, type RouteConfig, type AuthConfig } from './schema.js';
+import { ConfigError } from './errors.js';
+
+/** A route after defaults are resolved. */
+/** Token checks of a route, defaults applied. */
+export type RouteAuth = AuthConfig & Required<Pick<AuthConfig, 'scopes' | 'consent'>>;
+
+export interface Route extends Omit<RouteConfig, 'auth' | 'fapi' | 'timeoutMs'> {
+  /** Index in `routes`, for error messages and logs. */
+  readonly index: number;
+  readonly auth: RouteAuth | undefined;
+  readonly fapi: boolean;
+  readonly timeoutMs: number;
+}
+
+export interface Config extends Omit<RawConfig, 'routes'> {
+  /** Absolute path of the file the configuration came from. */
+  readonly file: string;
+  readonly routes: readonly Route[];
+}
+
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, coerceTypes: false });
+const validate = ajv.compile<RawConfig>(ConfigSchema);
+/** Ajv applies no defaults inside anyOf (auth: none | {...}): the object form gets them here. */
+const applyAuthDefaults = ajv.compile<AuthConfig>(AuthSchema);
+
+/** Load and validate a routes.yaml file; throws ConfigError. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, undefined, undefined, `cannot read the configuration file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return parseConfig(text, path, env);
+}
+
+/** Validate configuration text; `path` is used in messages and to resolve relative file paths. */
+export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (node: Node | null | undefined): number | undefined =>
+    node?.range ? lines.linePos(node.range[0]).line : undefined;
+
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = lines.linePos(yamlError.pos[0]).line;
+    throw new ConfigError(path, line, undefined, `invalid YAML: ${yamlError.message.split('\n')[0]}`);
+  }
+  interpolateEnv(doc, env, path, lineOf);
+
+  const raw: unknown = doc.toJS();
+  if (!validate(raw)) {
+    throw schemaError(validate.errors?.[0], doc, path, lineOf);
+  }
+  const baseDir = dirname(path);
+  const located = (keyPath: readonly (string | number)[]) => ({ line: lineOf(nodeAt(doc, keyPath)), key: keyPathString(keyPath) });
+  const fail = (keyPath: readonly (string | number)[], message: string): never => {
+    const { line, key } = located(keyPath);
+    throw new ConfigError(path, line, key, message);
+  };
+
+  const config = raw;
+  for (const route of config.routes) if (typeof route.auth === 'object') applyAuthDefaults(route.auth);
+  resolveFiles(config, baseDir, fail);
+  checkTlsMaterial(config, fail);
+  crossCheck(config, fail);
+
+  const defaultTimeout = config.defaults.timeoutMs;
+  const routes: Route[] = config.routes.map((r, index) => {
+    const auth = r.auth === 'none' ? undefined : (r.auth as RouteAuth);
+    return Object.freeze({
+      ...r,
+      index,
+      auth,
+      // SPEC §1 row 1: fapi defaults to true for any route whose auth is not none.
+      fapi: r.fapi ?? auth !== undefined,
+      timeoutMs: r.timeoutMs ?? defaultTimeout,
+      upstream: new URL(r.upstream).origin,
+    });
+  });
+  return deepFreeze({ ...config, file: path, routes });
+}
+
+/** `${VAR}` in any string value is replaced by the environment variable; a missing variable is an error. */
+function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lineOf: (n: Node) => number | undefined): void {
+  visit(doc, {
+    Scalar(key, node, ancestry) {
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+        const value = env[name];
+        if (value === undefined) {
+          const parent = ancestry[ancestry.length - 1];
+          const keyName = isPair(parent) && isScalar(parent.key) ? String(parent.key.value) : undefined;
+          throw new ConfigError(path, lineOf(node), keyName, `environment variable ${name} is not set`);
+        }
+        return value;
+      });
+    },
+  });
+}
+
+function keyPathString(keyPath: readonly (string | number)[]): string {
+  return keyPath.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+}
+
+function nodeAt(doc: Document, keyPath: readonly (string | number)[]): Node | undefined {
+  for (let n = keyPath.length; n >= 0; n--) {
+    const node = keyPath.length === 0 ? doc.contents : doc.getIn(keyPath.slice(0, n), true);
+    if (node && typeof node === 'object' && 'range' in node) return node as Node;
+  }
+  return doc.contents ?? undefined;
+}
+
+function schemaError(error: ErrorObject | undefined, doc: Document, path: string, lineOf: (n: Node | undefined) => number | undefined): ConfigError {
+  if (!error) return new ConfigError(path, undefined, undefined, 'invalid configuration');
+  const keyPath = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+    const map = nodeAt(doc, keyPath);
+    let line = lineOf(map);
+    if (isMap(map)) {
+      const pair = map.items.find((p) => isScalarNode(p.key) && p.key.value === extra);
+      if (pair && isScalarNode(pair.key)) line = lineOf(pair.key);
+    }
+    return new ConfigError(path, line, keyPathString([...keyPath, extra]), 'unknown key (check the spelling: unknown keys are refused so a typo cannot disable a check)');
+  }
+  if (error.keyword === 'required') {
+    const missing = String((error.params as { missingProperty: string }).missingProperty);
+    return new ConfigError(path, lineOf(nodeAt(doc, keyPath)), keyPathString([...keyPath, missing]), 'is required');
+  }
+  const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
+  const message = allowed ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : (error.message ?? 'is invalid');
+  return new ConfigError(path, lineOf(nodeAt(doc, keyPath)), keyPathString(keyPath) || '(root)', message);
+}
+
+type Fail = (keyPath: readonly (string | number)[], message: string) => never;
+
+/** Relative file paths are relative to the configuration file; each must be readable now. */
+function resolveFiles(config: RawConfig, baseDir: string, fail: Fail): void {
+  const check = (keyPath: (string | number)[], file: string): string => {
+    const abs = resolve(baseDir, file);
+    try {
+      accessSync(abs, fsConstants.R_OK);
+    } catch {
+      fail(keyPath, `file ${file} does not exist or is not readable`);
+    }
+    return abs;
+  };
+  const tls = config.server.tls;
+  tls.certificates.forEach((c, i) => {
+    c.cert = check(['server', 'tls', 'certificates', i, 'cert'], c.cert);
+    c.key = check(['server', 'tls', 'certificates', i, 'key'], c.key);
+  });
+  tls.clientCa = tls.clientCa.map((f, i) => check(['server', 'tls', 'clientCa', i], f));
+  tls.crl = tls.crl.map((f, i) => check(['server', 'tls', 'crl', i], f));
+  const intro = config.introspection;
+  if (intro) {
+    for (const k of ['clientCert', 'clientKey', 'ca'] as const) {
+      const v = intro[k];
+      if (v !== undefined) intro[k] = check(['introspection', k], v);
+    }
+  }
+  if (config.directory?.ca !== undefined) config.directory.ca = check(['directory', 'ca'], config.directory.ca);
+  if (config.signing) config.signing.key = check(['signing', 'key'], config.signing.key);
+}
+
+/** Server certificates, keys, trust anchors and CRLs must load now, not at the first handshake. */
+function checkTlsMaterial(config: RawConfig, fail: Fail): void {
+  const tls = config.server.tls;
+  tls.certificates.forEach((c, i) => {
+    const at = ['server', 'tls', 'certificates', i];
+    try {
+      createSecureContext({ cert: readFileSync(c.cert), key: readFileSync(c.key) });
+    } catch (err) {
+      fail(at, `certificate or key cannot be used: ${(err as Error).message}`);
+    }
+    let leaf: X509Certificate;
+    try {
+      leaf = new X509Certificate(readFileSync(c.cert));
+    } catch (err) {
+      return fail([...at, 'cert'], `not a PEM certificate: ${(err as Error).message}`);
+    }
+    if (Date.parse(leaf.validTo) < Date.now()) fail([...at, 'cert'], `server certificate expired on ${leaf.validTo}`);
+  });
+  tls.clientCa.forEach((f, i) => {
+    try {
+      createSecureContext({ ca: readFileSync(f) });
+      new X509Certificate(readFileSync(f));
+    } catch (err) {
+      fail(['server', 'tls', 'clientCa', i], `not a PEM certificate: ${(err as Error).message}`);
+    }
+  });
+  tls.crl.forEach((f, i) => {
+    try {
+      createSecureContext({ crl: readFileSync(f) });
+    } catch (err) {
+      fail(['server', 'tls', 'crl', i], `not a PEM CRL: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** Rules that span several keys, checked once at start-up. */
+function crossCheck(config: RawConfig, fail: Fail): void {
+  const defaults = config.server.tls.certificates.filter((c) => c.hostnames === undefined);
+  if (defaults.length !== 1) fail(['server', 'tls', 'certificates'], 'exactly one certificate must have no `hostnames` (the default)');
+
+  if (config.server.ingress) {
+    config.server.ingress.trustedProxies.forEach((cidr, i) => {
+      if (!isCidr(cidr)) fail(['server', 'ingress', 'trustedProxies', i], `${cidr} is not a CIDR (e.g. 10.0.0.0/8)`);
+    });
+  }
+  if (config.replay.store === 'redis' && config.replay.url === undefined) fail(['replay'], 'store: redis needs `url`');
+  const intro = config.introspection;
+  if (intro && intro.clientSecret === undefined && (intro.clientCert === undefined || intro.clientKey === undefined)) {
+    fail(['introspection'], 'set clientSecret (client_secret_basic) or clientCert and clientKey (tls_client_auth)');
+  }
+
+  const seen = new Map<string, { index: number; methods: readonly string[] | undefined }>();
+  config.routes.forEach((route, i) => {
+    const at = (k?: string): (string | number)[] => (k === undefined ? ['routes', i] : ['routes', i, k]);
+    const url = new URL(route.upstream);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') fail(at('upstream'), 'must be an origin (scheme, host and port) without a path');
+    if (route.path.length > 1 && route.path.endsWith('/')) fail(at('path'), 'must not end with "/"');
+    if (route.path.includes('/./') || route.path.includes('/../') || route.path.includes('//')) fail(at('path'), 'must be a normalised path');
+
+    const earlier = seen.get(route.path);
+    if (earlier && methodsOverlap(earlier.methods, route.methods)) {
+      fail(at('path'), `duplicates routes[${earlier.index}] for the same methods`);
+    }
+    seen.set(route.path, { index: i, methods: route.methods });
+
+    if (route.mtls !== 'none' && config.server.tls.clientCa.length === 0 && !config.server.ingress) {
+      fail(at('mtls'), 'needs server.tls.clientCa (the trust anchors for client certificates)');
+    }
+    const auth = route.auth === 'none' ? undefined : route.auth;
+    if (auth) {
+      if (!intro) fail(at('auth'), 'needs an `introspection` section');
+      // FAPI 1 Advanced §8.2: a bound token can only be checked against a certificate.
+      if (route.certBinding && route.mtls === 'none') fail(at('certBinding'), 'certificate binding needs `mtls: required` (or optional)');
+      if (auth.permissions !== undefined && auth.consent !== 'required') fail(at('auth'), '`permissions` needs `consent: required`');
+    }
+    if (route.fapi === false && auth) fail(at('fapi'), 'a route with token checks is a FAPI route (x-fapi-interaction-id is mandatory)');
+    if (route.jws?.request) {
+      if (!config.directory) fail(at('jws'), 'jws.request needs a `directory` section (the senders\' JWKS)');
+      // SPEC §2: the signing organisation is the org_id of the client certificate.
+      if (route.mtls !== 'required') fail(at('mtls'), 'jws.request needs `mtls: required` (the signer is the certificate\'s organisation)');
+    }
+    if (route.jws?.response && !config.signing) fail(at('jws'), 'jws.response needs a `signing` section');
+    if (route.jws?.response && route.mtls !== 'required') fail(at('mtls'), 'jws.response needs `mtls: required` (aud is the client\'s org id)');
+  });
+}
+
+function methodsOverlap(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return true;
+  return a.some((m) => b.includes(m));
+}
+
+function isCidr(cidr: string): boolean {
+  const [address, bits, ...rest] = cidr.split('/');
+  if (rest.length > 0 || address === undefined || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+  const family = isIP(address);
+  if (family === 0 || Number(bits) > (family === 4 ? 32 : 128)) return false;
+  try {
+    new BlockList().addSubnet(address, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

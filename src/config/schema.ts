@@ -1,0 +1,257 @@
+/**
+ * The single place where every `routes.yaml` option is declared, with its default and a
+ * description (the descriptions become the published JSON Schema). Unknown keys are errors:
+ * a typo must never silently disable a check.
+ */
+import { Type, type Static, type TInteger, type TString, type TObject, type TProperties } from '@sinclair/typebox';
+
+/** Objects are closed: an unknown key is a configuration error. */
+function Closed<T extends TProperties>(properties: T, description: string, extra: Record<string, unknown> = {}): TObject<T> {
+  return Type.Object(properties, { additionalProperties: false, description, ...extra });
+}
+
+function Text(description: string, extra: Record<string, unknown> = {}): TString {
+  return Type.String({ minLength: 1, description, ...extra });
+}
+
+const Port = (description: string, def?: number): TInteger =>
+  Type.Integer({ minimum: 0, maximum: 65535, description, ...(def === undefined ? {} : { default: def }) });
+
+const HeaderName = (description: string, def: string): TString =>
+  Type.String({ pattern: '^[a-z0-9!#$%&\'*+.^_`|~-]+$', description: `${description} (lower case)`, default: def });
+
+export const CertificateSchema = Closed(
+  {
+    cert: Text('PEM file with the server certificate (and its chain).'),
+    key: Text('PEM file with the private key of `cert`.'),
+    hostnames: Type.Optional(
+      Type.Array(Text('Hostname'), {
+        minItems: 1,
+        description: 'SNI hostnames this certificate serves; the entry without hostnames is the default.',
+      }),
+    ),
+  },
+  'A server certificate.',
+);
+
+export const TlsSchema = Closed(
+  {
+    certificates: Type.Array(CertificateSchema, { minItems: 1, description: 'Server certificates; exactly one without `hostnames` is the default.' }),
+    clientCa: Type.Array(Text('PEM file'), {
+      default: [],
+      description: 'Trust anchors for client certificates (ICP-Brasil v5/v10 chains, the Directory sandbox CA). Required when a route uses mTLS.',
+    }),
+    crl: Type.Array(Text('PEM file'), { default: [], description: 'CRL files checked for every client certificate.' }),
+  },
+  'The mTLS listener: TLS 1.2/1.3, FAPI 1.0 Advanced §8.5 suites only on TLS 1.2, no renegotiation, no session resumption.',
+);
+
+export const IngressSchema = Closed(
+  {
+    port: Port('Port of the plain-HTTP listener behind a TLS-terminating ingress.'),
+    host: Type.String({ default: '0.0.0.0', description: 'Address the ingress listener binds.' }),
+    header: HeaderName('Header carrying the client certificate', 'x-ssl-client-cert'),
+    trustedProxies: Type.Array(Text('CIDR'), { minItems: 1, description: 'CIDRs allowed to send the certificate header.' }),
+  },
+  'Ingress mode: the client certificate arrives in a header from a trusted proxy (SPEC §3).',
+);
+
+export const ServerSchema = Closed(
+  {
+    port: Port('Port of the mTLS listener.', 8443),
+    host: Type.String({ default: '0.0.0.0', description: 'Address the mTLS listener binds.' }),
+    publicBaseUrl: Type.Optional(
+      Type.String({ pattern: '^https://[^/]+$', description: 'The URL clients use (scheme and host, no path); JWS `aud` = this + path.' }),
+    ),
+    tls: TlsSchema,
+    ingress: Type.Optional(IngressSchema),
+    maxHeaderSize: Type.Integer({ minimum: 1024, maximum: 65536, default: 16384, description: 'Largest request header block in bytes; larger → 431.' }),
+    bodyLimit: Type.Integer({ minimum: 1, default: 1048576, description: 'Largest request body the gateway buffers (signed bodies), in bytes; larger → 413.' }),
+  },
+  'The client-facing listener.',
+);
+
+export const AdminSchema = Closed(
+  {
+    port: Port('Port of the admin listener (/healthz, /readyz, /metrics).', 9090),
+    host: Type.String({ default: '127.0.0.1', description: 'Address the admin listener binds.' }),
+  },
+  'Plain-HTTP admin listener.',
+);
+
+export const LogSchema = Closed(
+  {
+    level: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level.' },
+    ),
+  },
+  'Logging.', { default: {} },
+);
+
+export const UpstreamHeadersSchema = Closed(
+  {
+    interactionId: HeaderName('Interaction id sent upstream', 'x-fapi-interaction-id'),
+    clientId: HeaderName('OAuth client id of the token', 'x-client-id'),
+    consentId: HeaderName('Consent id from the token scope', 'x-consent-id'),
+    orgId: HeaderName('Org id from the client certificate', 'x-org-id'),
+    softwareId: HeaderName('Software statement id from the client certificate', 'x-software-id'),
+    certThumbprint: HeaderName('x5t#S256 of the client certificate', 'x-client-cert-thumbprint'),
+    tokenScope: HeaderName('Scope of the token', 'x-token-scope'),
+    clientCert: HeaderName('Verified client certificate (URL-encoded PEM) on forwardClientCert routes', 'x-ssl-client-cert'),
+  },
+  'Names of the identity headers the gateway sets for the upstream. Inbound headers with these names are always stripped.', { default: {} },
+);
+
+export const DefaultsSchema = Closed(
+  {
+    timeoutMs: Type.Integer({ minimum: 1, default: 30000, description: 'Default upstream timeout: from sending the request to receiving the response headers.' }),
+  },
+  'Defaults for every route.', { default: {} },
+);
+
+export const AuthSchema = Closed(
+  {
+    scopes: Type.Optional(Type.Array(Text('Scope'), { default: [], description: 'Every scope the token must hold (SPEC §1 row 6).' })),
+    consent: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('none')], {
+      default: 'none',
+      description: 'Require an AUTHORISED consent from the token scope (SPEC §1 row 7; skipped for payments tokens).',
+    })),
+    permissions: Type.Optional(
+      Type.Union([Type.Literal('ofb'), Type.Array(Text('Permission'), { minItems: 1 })], {
+        description: '`ofb` = the built-in OFB permission → endpoint table, or a list every consent must hold (SPEC §1 row 8).',
+      }),
+    ),
+  },
+  'Access-token checks (SPEC §1 rows 3–8).',
+);
+
+export const JwsRouteSchema = Closed(
+  {
+    request: Type.Boolean({ default: false, description: 'Verify the JWS request body (SPEC §2).' }),
+    response: Type.Boolean({ default: false, description: 'Sign 200/201/202/422 JSON responses (SPEC §2).' }),
+    forward: Type.Union([Type.Literal('original'), Type.Literal('json')], {
+      default: 'original',
+      description: '`original` forwards the JWS byte for byte; `json` forwards the decoded payload as JSON.',
+    }),
+  },
+  'Signed messages.',
+);
+
+const HttpMethod = Type.Union(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
+);
+
+export const RouteSchema = Closed(
+  {
+    path: Type.String({ pattern: '^/', description: 'Path prefix, matched on whole segments; the longest match wins.' }),
+    methods: Type.Optional(Type.Array(HttpMethod, { minItems: 1, uniqueItems: true, description: 'Methods this route accepts (default: all).' })),
+    upstream: Type.String({ pattern: '^https?://', description: 'Origin of the upstream service (scheme, host, port).' }),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Upstream timeout for this route (default: defaults.timeoutMs).' })),
+    mtls: Type.Union([Type.Literal('required'), Type.Literal('optional'), Type.Literal('none')], {
+      default: 'required',
+      description: 'Client certificate: required, used when presented, or ignored (SPEC §3).',
+    }),
+    fapi: Type.Optional(Type.Boolean({ description: 'Require x-fapi-interaction-id (default: true when auth is not none).' })),
+    auth: Type.Union([Type.Literal('none'), AuthSchema], { default: 'none', description: 'Access-token checks, or `none`.' }),
+    certBinding: Type.Boolean({ default: true, description: 'Require the token to be bound to the client certificate (RFC 8705; FAPI-Adv §8.2).' }),
+    jws: Type.Optional(JwsRouteSchema),
+    idempotency: Type.Boolean({ default: false, description: 'Require and enforce x-idempotency-key (SPEC §1 row 10).' }),
+    forwardClientCert: Type.Boolean({ default: false, description: 'Forward the verified client certificate to the upstream (AS endpoints doing tls_client_auth).' }),
+  },
+  'One route.',
+);
+
+export const IntrospectionSchema = Closed(
+  {
+    endpoint: Type.String({ pattern: '^https?://', description: 'RFC 7662 introspection endpoint.' }),
+    clientId: Text('Client id of the gateway at the authorization server.'),
+    clientSecret: Type.Optional(Text('client_secret_basic secret; omit to authenticate with mTLS (tls_client_auth).')),
+    clientCert: Type.Optional(Text('PEM client certificate for tls_client_auth.')),
+    clientKey: Type.Optional(Text('PEM key of clientCert.')),
+    ca: Type.Optional(Text('PEM trust anchors for the authorization server.')),
+    timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'Introspection call timeout.' }),
+    cacheTtlSeconds: Type.Integer({ minimum: 0, default: 60, description: 'Longest time an active result is cached (never past exp).' }),
+    negativeCacheTtlSeconds: Type.Integer({ minimum: 0, default: 5, description: 'How long an inactive result is cached.' }),
+    cacheMaxEntries: Type.Integer({ minimum: 1, default: 10000, description: 'Bound of the introspection cache.' }),
+    consentStatusClaim: Type.String({ default: 'consent.status', description: 'Dot path to the consent status in the introspection JSON.' }),
+    consentPermissionsClaim: Type.String({ default: 'consent.permissions', description: 'Dot path to the consent permissions.' }),
+    consentClientIdClaim: Type.String({ default: 'consent.clientId', description: 'Dot path to the client id that owns the consent.' }),
+    consentLookup: Type.Optional(
+      Closed(
+        {
+          url: Type.String({ pattern: '^https?://.*\\{consentId\\}', description: 'Consent service URL with `{consentId}`.' }),
+          statusPath: Type.String({ default: 'data.status' }),
+          permissionsPath: Type.String({ default: 'data.permissions' }),
+          clientIdPath: Type.String({ default: 'data.clientId' }),
+          cacheTtlSeconds: Type.Integer({ minimum: 0, default: 5 }),
+          timeoutMs: Type.Integer({ minimum: 1, default: 2000 }),
+        },
+        'Read the consent from the bank consent service instead of the introspection response.',
+      ),
+    ),
+  },
+  'RFC 7662 token introspection (SPEC §5).',
+);
+
+export const DirectorySchema = Closed(
+  {
+    jwksUri: Type.String({ pattern: '^https?://', description: 'JWKS URL template with `{orgId}` and optionally `{softwareId}`.' }),
+    ca: Type.Optional(Text('PEM trust anchors for the directory (default: the system store).')),
+    cacheTtlSeconds: Type.Integer({ minimum: 1, default: 300, description: 'How long a fetched key set is used before refetching.' }),
+    maxStaleSeconds: Type.Integer({ minimum: 0, default: 3600, description: 'How long a cached key set may be served while the directory is down.' }),
+    refetchCooldownSeconds: Type.Integer({ minimum: 0, default: 60, description: 'Least time between refetches caused by an unknown kid.' }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 3000 }),
+  },
+  'The OFB Directory keystore (SPEC §2).',
+);
+
+export const ReplaySchema = Closed(
+  {
+    store: Type.Union([Type.Literal('memory'), Type.Literal('redis')], {
+      default: 'memory',
+      description: '`memory` for one replica; `redis` once there is more than one (a jti replayed to another replica must still be refused).',
+    }),
+    maxEntries: Type.Integer({ minimum: 1, default: 1000000, description: 'Bound of the in-memory store.' }),
+    url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL (store: redis).' })),
+    keyPrefix: Type.String({ default: 'guarita:', description: 'Prefix of every Redis key.' }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 1000, description: 'Redis command timeout; past it the request is refused with 503.' }),
+  },
+  'Replay (jti) and idempotency store (SPEC §5).',
+  { default: {} },
+);
+
+export const SigningSchema = Closed(
+  {
+    key: Text('PEM (PKCS#8) or JWK file with the bank signing key.'),
+    kid: Text('kid published in the bank JWKS.'),
+    orgId: Text('The bank org id (`iss` of signed responses).'),
+  },
+  'Response signing key (SPEC §2).',
+);
+
+export const ConfigSchema = Closed(
+  {
+    $schema: Type.Optional(Type.String({ description: 'JSON Schema reference for editors.' })),
+    server: ServerSchema,
+    admin: Type.Optional(AdminSchema),
+    log: LogSchema,
+    defaults: DefaultsSchema,
+    upstreamHeaders: UpstreamHeadersSchema,
+    introspection: Type.Optional(IntrospectionSchema),
+    directory: Type.Optional(DirectorySchema),
+    replay: ReplaySchema,
+    signing: Type.Optional(SigningSchema),
+    routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes; the longest matching path prefix wins.' }),
+  },
+  'Guarita configuration (routes.yaml).',
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type AuthConfig = Static<typeof AuthSchema>;
+export type IntrospectionConfig = Static<typeof IntrospectionSchema>;
+export type DirectoryConfig = Static<typeof DirectorySchema>;
+export type ReplayConfig = Static<typeof ReplaySchema>;
+export type SigningConfig = Static<typeof SigningSchema>;
+export type UpstreamHeaders = Static<typeof UpstreamHeadersSchema>;

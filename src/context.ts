@@ -1,0 +1,38 @@
+/**
+ * What the pipeline learns about one request, kept on `request.ofb` (one stable shape per request,
+ * fastify `decorateRequest` style). Checks fill it in; the forwarder turns it into upstream headers.
+ */
+import type { ClientIdentity } from './tls/identity.js';
+import type { Route } from './config/load.js';
+
+export class OfbContext {
+  /** The request's own x-fapi-interaction-id when valid, else a fresh UUID v4 (SPEC §1 row 1). */
+  interactionId: string;
+  /** Whether the client sent a valid x-fapi-interaction-id. */
+  readonly interactionIdValid: boolean;
+  /** The matched route (undefined on 404/405). */
+  route: Route | undefined = undefined;
+  /** Verified client certificate identity (SPEC §3), when one was presented and verified. */
+  identity: ClientIdentity | undefined = undefined;
+  /** DER of the verified client certificate. */
+  certificateDer: Buffer | undefined = undefined;
+  /** Name of the check that refused the request (logs, metrics). */
+  failedCheck: string | undefined = undefined;
+  /** OAuth client id of the access token (SPEC §1 rows 3–5). */
+  clientId: string | undefined = undefined;
+  /** Space-separated scope of the access token. */
+  scope: string | undefined = undefined;
+  /** Consent id from the token scope (SPEC §1 row 7). */
+  consentId: string | undefined = undefined;
+
+  constructor(interactionId: string, interactionIdValid: boolean) {
+    this.interactionId = interactionId;
+    this.interactionIdValid = interactionIdValid;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ofb: OfbContext;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Header hygiene (SPEC §4): what is stripped from the client's request, what the gateway adds for
+ * the upstream, and what is stripped from the upstream's response.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { UpstreamHeaders } from '../config/schema.js';
+import type { OfbContext } from '../context.js';
+
+/** The parts of a Fastify request the rewriters read (structural, so reply-from's wider type fits). */
+interface ProxiedRequest {
+  readonly ofb: OfbContext;
+  readonly ip: string;
+  readonly headers: { readonly host?: string | undefined };
+}
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still see. */
+export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'] as const;
+
+/** Client-certificate headers a client could use to impersonate another (SPEC §3 ingress mode). */
+export const CLIENT_CERT_HEADERS = ['x-ssl-client-cert', 'x-forwarded-client-cert', 'x-client-cert', 'ssl-client-cert', 'x-amzn-mtls-clientcert'] as const;
+
+/** Headers the gateway sets itself on some route besides the configurable identity headers. */
+const GATEWAY_SET = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-jws-verified', 'x-jws-jti'] as const;
+
+/**
+ * Every inbound header the gateway removes before forwarding: hop-by-hop, client-certificate
+ * headers, and every header name the gateway sets on any route (so `x-org-id` cannot be spoofed).
+ */
+export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly string[] = []): readonly string[] {
+  return [...new Set<string>([...HOP_BY_HOP, ...CLIENT_CERT_HEADERS, ...GATEWAY_SET, ...Object.values(names), ...extra])];
+}
+
+/**
+ * Build the upstream request-header rewriter for a gateway: strips, then sets the identity the
+ * checks established. The returned function mutates reply-from's private copy of the headers.
+ */
+export function requestHeaderRewriter(names: UpstreamHeaders, stripped: readonly string[], forwardClientCert: boolean) {
+  return function rewriteRequestHeaders(request: ProxiedRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+    for (let i = 0; i < stripped.length; i++) delete headers[stripped[i] as string];
+    const ofb = request.ofb;
+    headers[names.interactionId] = ofb.interactionId;
+    const id = ofb.identity;
+    if (id !== undefined) {
+      if (id.orgId !== undefined) headers[names.orgId] = id.orgId;
+      if (id.softwareId !== undefined) headers[names.softwareId] = id.softwareId;
+      headers[names.certThumbprint] = id.thumbprint;
+      if (forwardClientCert && ofb.certificateDer !== undefined) headers[names.clientCert] = encodeURIComponent(toPem(ofb.certificateDer));
+    }
+    if (ofb.clientId !== undefined) headers[names.clientId] = ofb.clientId;
+    if (ofb.consentId !== undefined) headers[names.consentId] = ofb.consentId;
+    if (ofb.scope !== undefined) headers[names.tokenScope] = ofb.scope;
+    headers['x-forwarded-for'] = request.ip;
+    headers['x-forwarded-proto'] = 'https';
+    const host = request.headers.host;
+    if (host !== undefined) headers['x-forwarded-host'] = host;
+    return headers;
+  };
+}
+
+/** Response side: drop hop-by-hop headers (and those named in `Connection`), set the interaction id. */
+export function responseHeaderRewriter() {
+  return function rewriteHeaders(headers: IncomingHttpHeaders, request?: ProxiedRequest): IncomingHttpHeaders {
+    const connection = headers.connection;
+    if (typeof connection === 'string') {
+      for (const name of connection.split(',')) delete headers[name.trim().toLowerCase()];
+    }
+    for (let i = 0; i < HOP_BY_HOP.length; i++) delete headers[HOP_BY_HOP[i] as string];
+    // SPEC §1: every response carries the request's interaction id, whatever the upstream sent.
+    if (request !== undefined) headers['x-fapi-interaction-id'] = request.ofb.interactionId;
+    else delete headers['x-fapi-interaction-id'];
+    return headers;
+  };
+}
+
+/** PEM text of a DER certificate (what nginx-ingress and AS `tls_client_auth` expect, URL-encoded). */
+export function toPem(der: Buffer): string {
+  const b64 = der.toString('base64');
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}

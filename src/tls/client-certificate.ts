@@ -1,0 +1,83 @@
+/**
+ * The client certificate of a request, from the TLS connection it arrived on (SPEC §3).
+ * Verification is OpenSSL's, against `server.tls.clientCa` and the CRLs; the OFB identity is parsed
+ * once per connection and once per distinct certificate (bounded cache), never per request.
+ */
+import { createHash } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
+import { identityFromDer, type ClientIdentity } from './identity.js';
+
+export type CertificateState =
+  | { readonly status: 'absent' }
+  | { readonly status: 'rejected'; readonly reason: string }
+  | { readonly status: 'verified'; readonly identity: ClientIdentity; readonly der: Buffer };
+
+const ABSENT: CertificateState = Object.freeze({ status: 'absent' });
+const kState = Symbol('guarita.clientCertificate');
+type SocketWithState = TLSSocket & { [kState]?: CertificateState };
+
+/** Identities by SHA-256 of the DER: thousands of connections share a handful of certificates. */
+const identities = new LRUCache<string, ClientIdentity>({ max: 10_000 });
+
+/** The certificate state of a TLS connection, computed on its first request only. */
+export function socketCertificate(socket: TLSSocket): CertificateState {
+  const s = socket as SocketWithState;
+  let state = s[kState];
+  if (state === undefined) {
+    state = computeState(socket);
+    s[kState] = state;
+  }
+  return state;
+}
+
+function computeState(socket: TLSSocket): CertificateState {
+  // getPeerX509Certificate is undefined when the client sent no certificate.
+  const peer = typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+  if (peer === undefined) return ABSENT;
+  if (!socket.authorized) {
+    return { status: 'rejected', reason: describeVerifyError(socket.authorizationError) };
+  }
+  const der = peer.raw;
+  try {
+    return { status: 'verified', identity: identityOf(der), der };
+  } catch (err) {
+    return { status: 'rejected', reason: `client certificate could not be parsed (${(err as Error).message})` };
+  }
+}
+
+/** Parse (or fetch from the cache) the OFB identity of a DER certificate. */
+export function identityOf(der: Buffer): ClientIdentity {
+  const key = createHash('sha256').update(der).digest('base64url');
+  let identity = identities.get(key);
+  if (identity === undefined) {
+    identity = Object.freeze(identityFromDer(der));
+    identities.set(key, identity);
+  }
+  return identity;
+}
+
+/** OpenSSL verify codes → words an integrator can act on. */
+export function describeVerifyError(error: Error | string | null | undefined): string {
+  const code = typeof error === 'string' ? error : ((error as { code?: string } | null | undefined)?.code ?? error?.message ?? 'UNKNOWN');
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+      return 'client certificate has expired';
+    case 'CERT_NOT_YET_VALID':
+      return 'client certificate is not yet valid';
+    case 'CERT_REVOKED':
+      return 'client certificate has been revoked';
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return 'client certificate is not issued by a trusted certificate authority';
+    case 'UNABLE_TO_GET_CRL':
+      return 'client certificate revocation status is unknown (no CRL for its issuer)';
+    case 'CRL_HAS_EXPIRED':
+      return 'client certificate revocation status is unknown (the CRL has expired)';
+    default:
+      return `client certificate failed verification (${code})`;
+  }
+}

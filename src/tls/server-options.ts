@@ -1,0 +1,75 @@
+/**
+ * TLS settings of the mTLS listener (SPEC §3; FAPI 1.0 Advanced §8.5; OFB FAPI profile "Secure Use of TLS").
+ */
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:crypto';
+import { createSecureContext, type SecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
+
+/** FAPI 1.0 Advanced §8.5(1): below TLS 1.3, only these four suites. */
+export const FAPI_TLS12_CIPHERS = [
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'DHE-RSA-AES128-GCM-SHA256',
+  'DHE-RSA-AES256-GCM-SHA384',
+] as const;
+
+/** TLS 1.3 suites (RFC 8446 / BCP 195); FAPI §8.5 does not restrict them. */
+export const TLS13_CIPHERS = ['TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256'] as const;
+
+/**
+ * OFB FAPI profile: disable TLS renegotiation and session resumption. SSL_OP_NO_TICKET turns off
+ * stateless tickets; Node's server session cache never stores sessions (no internal store and no
+ * `newSession` listener), so session ids cannot be resumed either. Compression off (CRIME).
+ */
+const SECURE_OPTIONS = constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_COMPRESSION | constants.SSL_OP_CIPHER_SERVER_PREFERENCE;
+
+export interface TlsFiles {
+  readonly certificates: readonly { readonly cert: string; readonly key: string; readonly hostnames?: readonly string[] | undefined }[];
+  readonly clientCa: readonly string[];
+  readonly crl: readonly string[];
+}
+
+/** Options shared by every secure context of the listener (default and per-SNI). */
+function contextOptions(files: TlsFiles, cert: { cert: string; key: string }): SecureContextOptions {
+  return {
+    cert: readFileSync(cert.cert),
+    key: readFileSync(cert.key),
+    ca: files.clientCa.length > 0 ? files.clientCa.map((f) => readFileSync(f)) : undefined,
+    crl: files.crl.length > 0 ? files.crl.map((f) => readFileSync(f)) : undefined,
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.3',
+    ciphers: [...TLS13_CIPHERS, ...FAPI_TLS12_CIPHERS].join(':'),
+    honorCipherOrder: true,
+    // FAPI §8.5(3): DHE only with ≥ 2048-bit groups; 'auto' picks a group matching the RSA key size.
+    dhparam: 'auto',
+    secureOptions: SECURE_OPTIONS,
+  };
+}
+
+/**
+ * Options for `https.createServer`: client certificates are requested and verified against
+ * `clientCa`, but a missing or failed certificate does not end the handshake — the per-route
+ * `mtls` setting decides, so the refusal is an OFB error body naming the reason (SPEC §1 row 2).
+ */
+export function tlsServerOptions(files: TlsFiles): TlsOptions {
+  const defaultCert = files.certificates.find((c) => c.hostnames === undefined) ?? files.certificates[0];
+  if (defaultCert === undefined) throw new TypeError('no server certificate configured');
+  const sni = new Map<string, SecureContext>();
+  for (const c of files.certificates) {
+    if (c.hostnames === undefined) continue;
+    const ctx = createSecureContext(contextOptions(files, c));
+    for (const h of c.hostnames) sni.set(h.toLowerCase(), ctx);
+  }
+  return {
+    ...contextOptions(files, defaultCert),
+    requestCert: true,
+    rejectUnauthorized: false,
+    ...(sni.size > 0
+      ? {
+          SNICallback(servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) {
+            cb(null, sni.get(servername.toLowerCase()));
+          },
+        }
+      : {}),
+  };
+}

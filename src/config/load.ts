@@ -100,8 +100,10 @@ function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lin
   visit(doc, {
     Scalar(key, node, ancestry) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-        const value = env[name];
+      // `${VAR}` or `${VAR:-default}` (the default applies when VAR is unset or empty).
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+        const set = env[name];
+        const value = set === undefined || set === '' ? fallback : set;
         if (value === undefined) {
           const parent = ancestry[ancestry.length - 1];
           const keyName = isPair(parent) && isScalar(parent.key) ? String(parent.key.value) : undefined;

@@ -89,6 +89,8 @@ t.test('config', async (tt) => {
     const err = errorOf(() => loadConfig(write(text), {}));
     t2.match(err.message, 'environment variable UPSTREAM is not set');
     t2.equal(err.line, 10);
+    const withDefault = `${server}routes:\n  - path: /x\n    upstream: \${UPSTREAM:-http://127.0.0.1:7001}\n`;
+    t2.equal(loadConfig(write(withDefault), {}).routes[0]!.upstream, 'http://127.0.0.1:7001', '${VAR:-default}');
   });
 
   await tt.test('cross-checks', async (t2) => {

@@ -11,7 +11,8 @@ import { OfbContext } from './context.js';
 import { checksFor, type NamedCheck } from './checks/registry.js';
 import type { CheckDeps } from './checks/types.js';
 import { createForwarder } from './proxy/forward.js';
-import { tlsServerOptions } from './tls/server-options.js';
+import { ServerTls } from './tls/server-options.js';
+import type { GatewayMetrics } from './metrics.js';
 import {
   GatewayError,
   HeadersTooLargeError,
@@ -28,6 +29,10 @@ import {
 export interface AppOptions {
   /** pino logger; false for none (tests). */
   readonly logger?: FastifyBaseLogger | false;
+  /** The listener's TLS material (built from config.server.tls when omitted). */
+  readonly tls?: ServerTls;
+  /** Where request counts and latencies go (none when omitted). */
+  readonly metrics?: GatewayMetrics;
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -42,7 +47,7 @@ const UNSAFE_PATH = /(?:^|\/|%2f|\\|%5c)(?:\.|%2e){1,2}(?:\/|%2f|\\|%5c|\?|$)|\\
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? false;
   const app = Fastify({
-    https: { ...tlsServerOptions(config.server.tls), maxHeaderSize: config.server.maxHeaderSize },
+    https: { ...(options.tls ?? new ServerTls(config.server.tls)).serverOptions(), maxHeaderSize: config.server.maxHeaderSize },
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
     // One log line per request comes from our own onResponse hook (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
@@ -63,7 +68,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   app.addHook('onRequest', startRequest);
-  app.addHook('onResponse', logRequest);
+  app.addHook('onResponse', requestRecorder(options.metrics));
   app.setErrorHandler(answerError);
   const allowedMethods = methodIndex(config.routes);
   app.setNotFoundHandler(function routeNotFound(request) {
@@ -132,26 +137,37 @@ function startRequest(request: FastifyRequest, reply: FastifyReply, done: (err?:
   done();
 }
 
-/** One JSON log line per request (SPEC §7): never the query string, a token or a body. */
-function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  const ofb = request.ofb;
-  const q = request.url.indexOf('?');
-  request.log.info(
-    {
-      interactionId: ofb.interactionId,
-      method: request.method,
-      path: q === -1 ? request.url : request.url.slice(0, q),
-      route: ofb.route?.path,
-      status: reply.statusCode,
-      failedCheck: ofb.failedCheck,
-      orgId: ofb.identity?.orgId,
-      softwareId: ofb.identity?.softwareId,
-      clientId: ofb.clientId,
-      latencyMs: Math.round(reply.elapsedTime * 100) / 100,
-    },
-    'request',
-  );
-  done();
+/** One JSON log line per request (SPEC §7) — never the query string, a token or a body — and the metrics. */
+function requestRecorder(metrics: GatewayMetrics | undefined) {
+  return function recordRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    const ofb = request.ofb;
+    const q = request.url.indexOf('?');
+    const route = ofb.route?.path;
+    const status = reply.statusCode;
+    request.log.info(
+      {
+        interactionId: ofb.interactionId,
+        method: request.method,
+        path: q === -1 ? request.url : request.url.slice(0, q),
+        route,
+        status,
+        failedCheck: ofb.failedCheck,
+        orgId: ofb.identity?.orgId,
+        softwareId: ofb.identity?.softwareId,
+        clientId: ofb.clientId,
+        latencyMs: Math.round(reply.elapsedTime * 100) / 100,
+        upstreamMs: ofb.upstreamMs === undefined ? undefined : Math.round(ofb.upstreamMs * 100) / 100,
+      },
+      'request',
+    );
+    if (metrics !== undefined) {
+      const routeLabel = route ?? '(none)';
+      metrics.requests.inc({ route: routeLabel, method: request.method, status });
+      if (ofb.errorCode !== undefined) metrics.refusals.inc({ check: ofb.failedCheck ?? 'gateway', code: ofb.errorCode });
+      if (ofb.upstreamMs !== undefined) metrics.upstreamLatency.observe({ route: routeLabel }, ofb.upstreamMs / 1000);
+    }
+    done();
+  };
 }
 
 /** The one error handler: any error → OFB ResponseError body with the FAPI headers. */
@@ -160,7 +176,10 @@ function answerError(error: FastifyError | Error, request: FastifyRequest, reply
   if (refusal.statusCode >= 500) request.log.warn({ err: refusal.cause ?? error, interactionId: request.ofb?.interactionId }, refusal.detail);
   reply.code(refusal.statusCode);
   reply.header('content-type', 'application/json; charset=utf-8');
-  if (request.ofb !== null && request.ofb !== undefined) reply.header('x-fapi-interaction-id', request.ofb.interactionId);
+  if (request.ofb !== null && request.ofb !== undefined) {
+    request.ofb.errorCode = refusal.code;
+    reply.header('x-fapi-interaction-id', request.ofb.interactionId);
+  }
   const authenticate = wwwAuthenticate(refusal);
   if (authenticate !== undefined) reply.header('www-authenticate', authenticate);
   if (refusal.headers) reply.headers(refusal.headers);

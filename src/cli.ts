@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
 async function run(file: string): Promise<number> {
   const config = loadConfig(file);
   const logger = pino({ level: config.log.level, base: { service: 'guarita' } });
-  const gateway = await startGateway(config, logger);
+  const gateway = await startGateway(config, { logger });
   logger.info({ port: gateway.port, routes: config.routes.length, config: config.file }, 'guarita listening');
   let stopping = false;
   const stop = (signal: string) => {

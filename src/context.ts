@@ -24,6 +24,12 @@ export class OfbContext {
   scope: string | undefined = undefined;
   /** Consent id from the token scope (SPEC §1 row 7). */
   consentId: string | undefined = undefined;
+  /** OFB code of the gateway's refusal, if any (metrics). */
+  errorCode: string | undefined = undefined;
+  /** performance.now() when the request was handed to the upstream. */
+  forwardedAt = 0;
+  /** Milliseconds until the upstream's response headers arrived. */
+  upstreamMs: number | undefined = undefined;
 
   constructor(interactionId: string, interactionIdValid: boolean) {
     this.interactionId = interactionId;

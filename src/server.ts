@@ -1,33 +1,106 @@
-/** Start and stop the gateway's listeners. */
+/** Start and stop the gateway: the mTLS listener, the admin listener, TLS file watching, readiness. */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config/load.js';
 import { buildApp } from './app.js';
+import { buildAdmin } from './admin.js';
+import { GatewayMetrics } from './metrics.js';
+import { Readiness } from './readiness.js';
+import { ServerTls, type TlsFiles } from './tls/server-options.js';
+import { watchFiles } from './tls/watch.js';
 
 export interface RunningGateway {
   readonly app: FastifyInstance;
   /** Port the mTLS listener is bound to (useful with port 0). */
   readonly port: number;
+  /** Port of the admin listener, when configured. */
+  readonly adminPort: number | undefined;
+  readonly metrics: GatewayMetrics;
+  readonly readiness: Readiness;
   /** Stop accepting, drain in-flight requests for at most `graceMs`, then close. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Build and listen. */
-export async function startGateway(config: Config, logger: FastifyBaseLogger | false = false): Promise<RunningGateway> {
-  const app = await buildApp(config, { logger });
+export interface GatewayOptions {
+  readonly logger?: FastifyBaseLogger | false;
+  /** Debounce of TLS file reloads, ms. */
+  readonly reloadDebounceMs?: number;
+}
+
+/** Build, listen, and start watching TLS files. */
+export async function startGateway(config: Config, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const logger = options.logger ?? false;
+  const files = config.server.tls;
+  const tls = new ServerTls(files);
+  const metrics = new GatewayMetrics();
+  const readiness = new Readiness();
+  recordExpiry(metrics, files);
+  const app = await buildApp(config, { logger, tls, metrics });
   await app.listen({ port: config.server.port, host: config.server.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
+
+  // SPEC §3: certificates, keys, trust anchors and CRLs reload when their files change; broken
+  // new material keeps the old in service and shows on /readyz.
+  const watcher = watchFiles(
+    [...files.certificates.flatMap((c) => [c.cert, c.key]), ...files.clientCa, ...files.crl],
+    () => {
+      try {
+        tls.reload(app.server as unknown as HttpsServer);
+        recordExpiry(metrics, files);
+        readiness.set('tls', undefined);
+        app.log.info('TLS material reloaded');
+      } catch (err) {
+        const reason = `TLS material could not be reloaded (${(err as Error).message}); still serving the previous material`;
+        readiness.set('tls', reason);
+        app.log.error({ err }, reason);
+      }
+    },
+    options.reloadDebounceMs,
+  );
+
+  let admin: FastifyInstance | undefined;
+  if (config.admin) {
+    admin = buildAdmin(metrics, readiness);
+    await admin.listen({ port: config.admin.port, host: config.admin.host });
+  }
+  readiness.start();
+
   return {
     app,
-    port,
+    port: portOf(app, config.server.port),
+    adminPort: admin ? portOf(admin, config.admin?.port ?? 0) : undefined,
+    metrics,
+    readiness,
     async close(graceMs = 25_000) {
+      watcher.close();
+      readiness.stop();
       const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
       timer.unref();
       try {
         await app.close();
+        await admin?.close();
       } finally {
         clearTimeout(timer);
       }
     },
   };
+}
+
+function portOf(app: FastifyInstance, fallback: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : fallback;
+}
+
+/** Certificate notAfter as a gauge, so alerts fire before a certificate lapses. */
+function recordExpiry(metrics: GatewayMetrics, files: TlsFiles): void {
+  const set = (kind: string, file: string) => {
+    try {
+      metrics.certificateExpiry.set({ kind, file }, Date.parse(new X509Certificate(readFileSync(file)).validTo) / 1000);
+    } catch {
+      // unreadable material is reported by reload/readiness, not here
+    }
+  };
+  for (const c of files.certificates) set('server', c.cert);
+  for (const f of files.clientCa) set('client-ca', f);
 }

@@ -27,7 +27,8 @@ export function createForwarder(route: Route, config: Config) {
       reply.send(cause.statusCode === 504 ? new GatewayTimeoutError({ cause: error }) : new BadGatewayError({ cause: error }));
     },
   };
-  return function forward(_request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return function forward(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    request.ofb.forwardedAt = performance.now();
     return reply.from(undefined, options);
   };
 }

@@ -66,8 +66,10 @@ export function responseHeaderRewriter() {
     }
     for (let i = 0; i < HOP_BY_HOP.length; i++) delete headers[HOP_BY_HOP[i] as string];
     // SPEC §1: every response carries the request's interaction id, whatever the upstream sent.
-    if (request !== undefined) headers['x-fapi-interaction-id'] = request.ofb.interactionId;
-    else delete headers['x-fapi-interaction-id'];
+    if (request !== undefined) {
+      headers['x-fapi-interaction-id'] = request.ofb.interactionId;
+      request.ofb.upstreamMs = performance.now() - request.ofb.forwardedAt;
+    } else delete headers['x-fapi-interaction-id'];
     return headers;
   };
 }

@@ -46,30 +46,59 @@ function contextOptions(files: TlsFiles, cert: { cert: string; key: string }): S
   };
 }
 
-/**
- * Options for `https.createServer`: client certificates are requested and verified against
- * `clientCa`, but a missing or failed certificate does not end the handshake — the per-route
- * `mtls` setting decides, so the refusal is an OFB error body naming the reason (SPEC §1 row 2).
- */
-export function tlsServerOptions(files: TlsFiles): TlsOptions {
+/** The listener's TLS material, built from files; rebuilt on reload without replacing the server. */
+export interface BuiltTls {
+  /** Options of the default secure context (for createServer and setSecureContext). */
+  readonly defaults: SecureContextOptions;
+  /** Secure contexts by lower-case SNI hostname. */
+  readonly sni: ReadonlyMap<string, SecureContext>;
+}
+
+/** Read every file and build the contexts; throws when any of them cannot be used. */
+export function buildTls(files: TlsFiles): BuiltTls {
   const defaultCert = files.certificates.find((c) => c.hostnames === undefined) ?? files.certificates[0];
   if (defaultCert === undefined) throw new TypeError('no server certificate configured');
+  const defaults = contextOptions(files, defaultCert);
+  createSecureContext(defaults); // fail here, not at the next handshake
   const sni = new Map<string, SecureContext>();
   for (const c of files.certificates) {
     if (c.hostnames === undefined) continue;
     const ctx = createSecureContext(contextOptions(files, c));
     for (const h of c.hostnames) sni.set(h.toLowerCase(), ctx);
   }
-  return {
-    ...contextOptions(files, defaultCert),
-    requestCert: true,
-    rejectUnauthorized: false,
-    ...(sni.size > 0
-      ? {
-          SNICallback(servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) {
-            cb(null, sni.get(servername.toLowerCase()));
-          },
-        }
-      : {}),
-  };
+  return { defaults, sni };
+}
+
+/**
+ * The listener's TLS state: `serverOptions()` for `https.createServer`, `reload()` to swap in new
+ * material (Kubernetes secret rotation) with `setSecureContext` — open connections are untouched.
+ * Client certificates are requested and verified against `clientCa`, but a missing or failed
+ * certificate does not end the handshake: the per-route `mtls` setting decides, so the refusal is
+ * an OFB error body naming the reason (SPEC §1 row 2).
+ */
+export class ServerTls {
+  #built: BuiltTls;
+
+  constructor(private readonly files: TlsFiles) {
+    this.#built = buildTls(files);
+  }
+
+  serverOptions(): TlsOptions {
+    return {
+      ...this.#built.defaults,
+      requestCert: true,
+      rejectUnauthorized: false,
+      SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+        // undefined → the server's default context (the one setSecureContext replaces).
+        cb(null, this.#built.sni.get(servername.toLowerCase()));
+      },
+    };
+  }
+
+  /** Rebuild from the files and apply to `server`; throws (keeping the old material) when they are broken. */
+  reload(server: { setSecureContext(options: SecureContextOptions): void }): void {
+    const next = buildTls(this.files);
+    server.setSecureContext(next.defaults);
+    this.#built = next;
+  }
 }

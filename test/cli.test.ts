@@ -75,3 +75,42 @@ t.test('guarita FILE starts, serves, and drains on SIGTERM (exit 0)', async (tt)
   tt.equal(entry.path, '/open-banking/accounts/v2/accounts');
   tt.notMatch(logs, 'secret-in-query', 'SPEC §7: never a query string (tokens) in logs');
 });
+
+t.test('check-config prints the effective config with secrets masked; dn prints the OFB DN', async (tt) => {
+  const { dir, pki } = await testPki();
+  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  writeFileSync(
+    file,
+    serverBlock(dir) +
+      `introspection: { endpoint: http://127.0.0.1:1/introspect, clientId: guarita, clientSecret: s3cr3t-value }\nroutes:\n  - path: /x\n    upstream: http://127.0.0.1:1\n`,
+  );
+  const check = run(['check-config', file]);
+  tt.equal(await check.exited, 0);
+  const printed = JSON.parse(check.output().out) as { introspection: { clientSecret: string }; routes: { mtls: string }[] };
+  tt.equal(printed.introspection.clientSecret, '********');
+  tt.equal(printed.routes[0]?.mtls, 'required', 'defaults shown');
+  tt.notMatch(check.output().out + check.output().err, 's3cr3t-value');
+
+  const bad = run(['check-config', join(dir, 'ca.crt')]);
+  tt.not(await bad.exited, 0, 'invalid config → non-zero');
+
+  const dn = run(['dn', join(dir, 'client1.crt')]);
+  tt.equal(await dn.exited, 0);
+  tt.match(dn.output().out, `org_id:      ${pki.client1.orgId}`);
+  tt.match(dn.output().out, `software_id: ${pki.client1.softwareId}`);
+  tt.match(dn.output().out, /subject_dn:  CN=[^,]+,UID=[^,]+,2\.5\.4\.97=#0c/);
+});
+
+t.test('an expired server certificate at start is a clear error', async (tt) => {
+  const { dir, pki } = await testPki();
+  const { issueServerCert } = await import('../src/dev/pki.js');
+  const expired = await issueServerCert(pki.ca, { notBefore: new Date(Date.now() - 3 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
+  const confDir = mkdtempSync(join(tmpdir(), 'guarita-cli-'));
+  writeFileSync(join(confDir, 'old.crt'), expired.cert);
+  writeFileSync(join(confDir, 'old.key'), expired.key);
+  const file = join(confDir, 'routes.yaml');
+  writeFileSync(file, serverBlock(dir).replace(`${dir}/server.crt, key: ${dir}/server.key`, 'old.crt, key: old.key') + 'routes:\n  - path: /x\n    upstream: http://127.0.0.1:1\n');
+  const p = run(['--config', file]);
+  tt.equal(await p.exited, 2);
+  tt.match(p.output().err, /server\.tls\.certificates\[0\]\.cert: server certificate expired on/);
+});

@@ -13,7 +13,8 @@ export type CertificateState =
   | { readonly status: 'rejected'; readonly reason: string }
   | { readonly status: 'verified'; readonly identity: ClientIdentity; readonly der: Buffer };
 
-const ABSENT: CertificateState = Object.freeze({ status: 'absent' });
+/** No certificate presented (shared, frozen). */
+export const ABSENT: CertificateState = Object.freeze({ status: 'absent' });
 const kState = Symbol('guarita.clientCertificate');
 type SocketWithState = TLSSocket & { [kState]?: CertificateState };
 

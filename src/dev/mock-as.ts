@@ -10,7 +10,7 @@
  * - `mode` simulates outages: `error` (500), `html` (200 text/html), `no-active` (JSON without
  *   `active`), `hang` (never answers), `reset` (drops the connection).
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';

@@ -70,7 +70,6 @@ export function introspectionBlock(as: MockAuthorizationServer, extra = ''): str
   endpoint: ${as.introspectionEndpoint}
   clientId: guarita
   clientSecret: s3cret
-  timeoutMs: 1000
 ${extra}`;
 }
 

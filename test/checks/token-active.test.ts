@@ -1,7 +1,7 @@
 // SPEC §1 row 4 — token active (RFC 7662 active:true, exp in the future); SPEC §4 identity headers; SPEC §5 cache via the gateway.
 import t from 'tap';
 import { testPki } from '../helpers/gateway.js';
-import { expectRefusal, startTokenGateway, tokenClaims } from '../helpers/mock-as.js';
+import { expectRefusal, startMockAs, startTokenGateway, thumbprintOfPem, tokenClaims } from '../helpers/mock-as.js';
 
 const ROUTES = `  - path: /open-banking/accounts/v2
     upstream: {{upstream}}
@@ -75,4 +75,23 @@ t.test('SPEC §1 row 4, §5: a token whose exp passes is refused — its answer 
   const res = await env.call(PATH, token);
   expectRefusal(tt, res, { status: 401, code: 'UNAUTHORIZED', detail: 'access token has expired', wwwAuthenticate: INVALID_TOKEN }, env, 'expired since cached', 1);
   tt.equal(env.as.calls.length, 2, 'the cache entry ended at exp (cacheTtlSeconds 60 notwithstanding): asked again');
+});
+
+t.test('routes.yaml tls_client_auth: the gateway introspects over mTLS with its own certificate (RFC 8705 §2)', async (tt) => {
+  const { pki } = await testPki();
+  const as = await startMockAs(tt, { tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert } });
+  const env = await startTokenGateway(tt, ROUTES, {
+    as,
+    introspection: `introspection:
+  endpoint: ${as.introspectionEndpoint}
+  clientId: guarita
+  clientCert: {{pki}}/client2.crt
+  clientKey: {{pki}}/client2.key
+  ca: {{pki}}/ca.crt
+`,
+  });
+  const token = as.issue(tokenClaims({ boundTo: pki.client1.cert, scope: 'accounts' }));
+  tt.equal((await env.call(PATH, token)).status, 200);
+  tt.equal(as.calls[0]?.clientCertThumbprint, thumbprintOfPem(pki.client2.cert), 'the AS saw the configured client certificate');
+  tt.equal(as.calls[0]?.params.client_id, 'guarita');
 });

@@ -13,6 +13,8 @@ import type { CheckDeps } from './checks/types.js';
 import { createForwarder } from './proxy/forward.js';
 import { ServerTls } from './tls/server-options.js';
 import type { GatewayMetrics } from './metrics.js';
+import { introspectorFromConfig, type Introspector } from './clients/introspection.js';
+import { consentLookupFromConfig, type ConsentLookup } from './clients/consent-lookup.js';
 import {
   GatewayError,
   HeadersTooLargeError,
@@ -33,6 +35,12 @@ export interface AppOptions {
   readonly tls?: ServerTls;
   /** Where request counts and latencies go (none when omitted). */
   readonly metrics?: GatewayMetrics;
+  /**
+   * Token services to use instead of building them from `config.introspection` (e.g. shared with
+   * the admin listener's metrics). Injected services are not closed by the app.
+   */
+  readonly introspection?: Introspector;
+  readonly consents?: ConsentLookup;
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -59,7 +67,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: answerClientError,
   });
 
-  const deps: CheckDeps = { config };
+  const deps: CheckDeps = { config, ...tokenServices(app, config, options) };
   app.decorateRequest('ofb', null as unknown as OfbContext);
   await app.register(replyFrom, { disableRequestLogging: true, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
 
@@ -78,6 +86,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   for (const route of config.routes) registerRoute(app, route, config, deps);
   return app;
+}
+
+/** SPEC §1 rows 4–8: the introspection client and consent lookup, built once, closed with the app. */
+function tokenServices(app: FastifyInstance, config: Config, options: AppOptions): Pick<CheckDeps, 'introspection' | 'consents'> {
+  const intro = config.introspection;
+  if (intro === undefined) return {};
+  const introspection = options.introspection ?? introspectorFromConfig(intro);
+  const consents = options.consents ?? consentLookupFromConfig(intro);
+  app.addHook('onClose', async function closeTokenServices() {
+    if (options.introspection === undefined) await introspection.close();
+    if (options.consents === undefined) await consents?.close();
+  });
+  return { introspection, consents };
 }
 
 function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps): void {

@@ -4,6 +4,8 @@
  */
 import type { ClientIdentity } from './tls/identity.js';
 import type { Route } from './config/load.js';
+import type { TokenInfo } from './clients/introspection.js';
+import type { ConsentRecord } from './clients/consent-lookup.js';
 
 export class OfbContext {
   /** The request's own x-fapi-interaction-id when valid, else a fresh UUID v4 (SPEC §1 row 1). */
@@ -30,10 +32,25 @@ export class OfbContext {
   forwardedAt = 0;
   /** Milliseconds until the upstream's response headers arrived. */
   upstreamMs: number | undefined = undefined;
+  /** Introspection of the access token (SPEC §1 row 4); on a cache hit, the cached frozen object. */
+  token: TokenInfo | undefined = undefined;
+  /** The token's consent, once the consent check has read it (SPEC §1 rows 7–8). */
+  consent: ConsentRecord | undefined = undefined;
+  /** The raw access token: a private field, so serialising or logging the context never shows it. */
+  #accessToken: string | undefined = undefined;
 
   constructor(interactionId: string, interactionIdValid: boolean) {
     this.interactionId = interactionId;
     this.interactionIdValid = interactionIdValid;
+  }
+
+  /** The bearer token of the request (SPEC §1 row 3); never log it. */
+  get accessToken(): string | undefined {
+    return this.#accessToken;
+  }
+
+  set accessToken(token: string | undefined) {
+    this.#accessToken = token;
   }
 }
 

@@ -90,6 +90,41 @@ export class ClientCertificateError extends GatewayError {
   }
 }
 
+/**
+ * SPEC §1 row 3 — no usable access token: none in the Authorization header, more than one, a
+ * malformed one, or one offered where FAPI forbids it (query string, form body) → 401 UNAUTHORIZED
+ * with `WWW-Authenticate: Bearer error="invalid_request"` (RFC 6750 §3.1).
+ */
+export class InvalidTokenRequestError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(401, 'UNAUTHORIZED', 'Não autorizado', detail, { ...options, bearerError: 'invalid_request' });
+  }
+}
+
+/**
+ * SPEC §1 rows 4, 5 and 7 — the token is inactive, expired, not bound to this client certificate,
+ * or its consent is not usable → 401 UNAUTHORIZED, `Bearer error="invalid_token"` (RFC 6750 §3.1).
+ */
+export class InvalidTokenError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(401, 'UNAUTHORIZED', 'Não autorizado', detail, { ...options, bearerError: 'invalid_token' });
+  }
+}
+
+/** SPEC §1 row 6 — the token lacks a scope the route requires → 403, `Bearer error="insufficient_scope", scope="..."`. */
+export class InsufficientScopeError extends GatewayError {
+  constructor(detail: string, requiredScope: string, options?: GatewayErrorOptions) {
+    super(403, 'FORBIDDEN', 'Acesso negado', detail, { ...options, bearerError: 'insufficient_scope', scope: requiredScope });
+  }
+}
+
+/** SPEC §1 rows 7–8 — another client's consent, or a permission the consent does not grant → 403 FORBIDDEN. */
+export class ForbiddenError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(403, 'FORBIDDEN', 'Acesso negado', detail, options);
+  }
+}
+
 /** Request too large for the listener (Node's header limit → 431). */
 export class HeadersTooLargeError extends GatewayError {
   constructor() {

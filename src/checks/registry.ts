@@ -5,12 +5,24 @@
 import type { Route } from '../config/load.js';
 import { interactionIdCheck } from './interaction-id.js';
 import { clientCertificateCheck } from './client-certificate.js';
+import { bearerTokenCheck } from './bearer-token.js';
+import { tokenActiveCheck } from './token-active.js';
+import { certBindingCheck } from './cert-binding.js';
+import { scopeCheck } from './scope.js';
+import { consentCheck } from './consent.js';
+import { permissionCheck } from './permission.js';
 import type { Check, CheckDefinition, CheckDeps } from './types.js';
 
 /** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
 export const CHECKS: readonly CheckDefinition[] = [
   interactionIdCheck, // row 1
   clientCertificateCheck, // row 2
+  bearerTokenCheck, // row 3
+  tokenActiveCheck, // row 4
+  certBindingCheck, // row 5
+  scopeCheck, // row 6
+  consentCheck, // row 7
+  permissionCheck, // row 8
 ];
 
 export interface NamedCheck {

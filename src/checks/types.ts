@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Route } from '../config/load.js';
+import type { Introspector } from '../clients/introspection.js';
+import type { ConsentLookup } from '../clients/consent-lookup.js';
 
 /**
  * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
@@ -10,6 +12,10 @@ export type Check = (request: FastifyRequest, reply: FastifyReply) => void | Pro
 /** Services the checks use, built once per gateway. */
 export interface CheckDeps {
   readonly config: Config;
+  /** RFC 7662 introspection (SPEC §1 rows 4–8); present whenever `introspection` is configured. */
+  readonly introspection?: Introspector | undefined;
+  /** The bank's consent service, when `introspection.consentLookup` is configured (SPEC §1 row 7). */
+  readonly consents?: ConsentLookup | undefined;
 }
 
 export interface CheckDefinition {

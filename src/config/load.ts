@@ -153,6 +153,9 @@ function schemaError(error: ErrorObject | undefined, doc: Document, path: string
   return new ConfigError(path, lineOf(nodeAt(doc, keyPath)), keyPathString(keyPath) || '(root)', message);
 }
 
+/** RFC 6749 §3.3 / RFC 6750 §3 scope-token: %x21 / %x23-5B / %x5D-7E. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
 type Fail = (keyPath: readonly (string | number)[], message: string) => never;
 
 /** Relative file paths are relative to the configuration file; each must be readable now. */
@@ -258,6 +261,10 @@ function crossCheck(config: RawConfig, fail: Fail): void {
       // FAPI 1 Advanced §8.2: a bound token can only be checked against a certificate.
       if (route.certBinding && route.mtls === 'none') fail(at('certBinding'), 'certificate binding needs `mtls: required` (or optional)');
       if (auth.permissions !== undefined && auth.consent !== 'required') fail(at('auth'), '`permissions` needs `consent: required`');
+      // RFC 6750 §3 scope-token syntax: the scopes go verbatim into WWW-Authenticate scope="...".
+      auth.scopes?.forEach((scope, j) => {
+        if (!SCOPE_TOKEN.test(scope)) fail(['routes', i, 'auth', 'scopes', j], 'a scope is printable ASCII without spaces, quotes or backslashes (RFC 6750 §3)');
+      });
     }
     if (route.fapi === false && auth) fail(at('fapi'), 'a route with token checks is a FAPI route (x-fapi-interaction-id is mandatory)');
     if (route.jws?.request) {

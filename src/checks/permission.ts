@@ -1,0 +1,38 @@
+import { ForbiddenError } from '../errors.js';
+import { ofbPermissionFor } from './ofb-permissions.js';
+import type { CheckDefinition } from './types.js';
+
+/**
+ * SPEC §1 row 8 — the consent's permissions hold what this endpoint needs: with `permissions: ofb`
+ * the built-in table (src/checks/ofb-permissions.ts, requirements.md §4), else every permission
+ * the route lists. Missing → 403 FORBIDDEN (OFB FT AccountsApiWrongPermissionsTestModule expects 403).
+ *
+ * Fail closed: with `permissions: ofb`, a path under the route that is not in the table (an
+ * unknown endpoint, a trailing slash, an encoded slash in an id, a non-GET method) is refused with
+ * 403 rather than forwarded unchecked; a route that needs other endpoints lists its permissions.
+ * A token whose consent was not read (payments tokens skip the consent check) has no permissions.
+ */
+export const permissionCheck: CheckDefinition = {
+  name: 'permission',
+  phase: 'headers',
+  create(route) {
+    const configured = route.auth?.permissions;
+    if (configured === undefined) return undefined;
+    const fixed = configured === 'ofb' ? undefined : [...configured];
+    return function requirePermissions(request) {
+      let required: readonly string[];
+      if (fixed !== undefined) required = fixed;
+      else {
+        const url = request.url;
+        const q = url.indexOf('?');
+        const permission = ofbPermissionFor(request.method, q === -1 ? url : url.slice(0, q));
+        if (permission === undefined) throw new ForbiddenError('this endpoint is not in the OFB permission table, so no consent can grant it');
+        required = [permission];
+      }
+      const granted = request.ofb.consent?.permissions;
+      if (granted === undefined) throw new ForbiddenError('the consent of this access token grants no permissions');
+      const missing = required.filter((p) => !granted.includes(p));
+      if (missing.length > 0) throw new ForbiddenError(`the consent does not grant the permission this endpoint requires: ${missing.join(', ')}`);
+    };
+  },
+};

@@ -12,7 +12,7 @@
  * The cache only saves the network call: the checks re-evaluate expiry, binding, scope, consent
  * and permission on every request, hit or miss (ory/oathkeeper#743 skipped them on a hit).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'undici';
 import type { IntrospectionConfig } from '../config/schema.js';
@@ -48,6 +48,8 @@ export interface Introspector {
   /** The (possibly cached) introspection of `token`; rejects with ServiceUnavailableError (503). */
   introspect(token: string): Promise<TokenInfo>;
   stats(): IntrospectionStats;
+  /** Readiness probe: one uncached call with a throw-away token; rejects when the endpoint does not answer RFC 7662. */
+  ping(): Promise<void>;
   /** Close the connection pool. */
   close(): Promise<void>;
 }
@@ -143,6 +145,9 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     },
     stats() {
       return { ...cache.stats(), networkCalls, failures };
+    },
+    async ping() {
+      await call(`guarita-readiness-probe-${randomUUID()}`);
     },
     close() {
       return pool.close();

@@ -10,7 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBench, type BenchOptions } from './harness.js';
+import { runBench, selectTargets, type BenchOptions } from './harness.js';
 import { describeMachine, markdown, table, verdicts } from './report.js';
 
 const DEFAULT_OUT = resolve(import.meta.dirname, '../../bench/RESULTS.md');
@@ -50,6 +50,7 @@ function parseFlags(argv: readonly string[]): BenchOptions & { out: string | und
 
 async function main(): Promise<void> {
   const options = parseFlags(process.argv.slice(2));
+  selectTargets(options.only); // an unknown name fails now, not after the PKI is made
   const machine = describeMachine();
   const date = new Date();
   console.log(`machine: ${machine}`);

@@ -111,7 +111,7 @@ function bare(id: string, label: string, newConnectionPerRequest: boolean): Targ
       const pki = env.pkiDir;
       const options = { upstream: `http://127.0.0.1:${env.upstreamPort}`, cert: `${pki}/server.crt`, key: `${pki}/server.key`, ca: `${pki}/ca.crt` };
       const service = startService(process.execPath, [BARE, JSON.stringify(options)]);
-      const { port } = JSON.parse(await service.line('READY ', 15_000)) as { port: number };
+      const { port } = JSON.parse(await whenReady(service, service.line('READY ', 15_000))) as { port: number };
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
     },
   };
@@ -152,7 +152,7 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       const log = openSync(join(env.dir, `guarita-${id}.log`), 'a');
       const service = startService(process.execPath, [GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
       closeSync(log);
-      await waitForPort(port, 15_000, service);
+      await whenReady(service, waitForPort(port, 15_000, service));
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
     },
   };
@@ -189,8 +189,7 @@ function nginx(id: string, label: string, auth: NginxAuth): TargetDef {
       writeFileSync(join(prefix, 'nginx.conf'), conf);
       // A non-daemon child, so its pid is the master's and stopping it stops exactly this nginx.
       const service = startService(nginxBinary() as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'stderr', '-g', 'daemon off;']);
-      await waitForPort(port, 10_000, service);
-      const workers = await nginxWorkers(service.pid);
+      const workers = await whenReady(service, waitForPort(port, 10_000, service).then(() => nginxWorkers(service.pid)));
       // master + its one worker; the cache loader/manager (cached variant) are left out: the loader
       // exits mid-run, and a process that vanishes between two readings would corrupt the difference.
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid, ...workers]);
@@ -211,6 +210,16 @@ async function nginxWorkers(master: number): Promise<number[]> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('nginx started no worker process');
+}
+
+/** Wait for `ready`; a process that never gets ready is stopped, not left behind. */
+async function whenReady<T>(service: Service, ready: Promise<T>): Promise<T> {
+  try {
+    return await ready;
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
 }
 
 function running(origin: string, service: Service, pids: () => number[]): Running {

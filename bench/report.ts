@@ -1,0 +1,108 @@
+/** The results as a markdown table, with the machine they were measured on. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg, release } from 'node:os';
+import type { BenchReport, Row } from './harness.js';
+import { clockTicks } from './lib.js';
+import { nginxBinary } from './targets/index.js';
+
+/** What the numbers were measured on: they mean nothing without it. */
+export function describeMachine(): string {
+  const model = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  const nginx = nginxBinary();
+  // nginx -v prints its version on stderr.
+  const nginxVersion = nginx === undefined ? 'not installed' : (/nginx\/(\S+)/.exec(spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? 'installed');
+  return [
+    `${availableParallelism()} CPUs (nproc), ${model}`,
+    `Linux ${release()}, Node ${process.version}, nginx ${nginxVersion}`,
+    `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} when the run started, CLK_TCK ${clockTicks()}`,
+  ].join('; ');
+}
+
+/** A note inside a table cell: one line, no pipes, bounded (an HTML error page must not break the table). */
+const cell = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 300);
+
+const fixed = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+
+function cells(row: Row): string[] {
+  const f = row.figures;
+  if (f === undefined) return [row.label, '—', '—', '—', '—', '—', '—', '—', `**${row.status}**: ${cell(row.note)}`];
+  return [
+    row.label,
+    fixed(f.reqPerSec, 0),
+    fixed(f.p50Ms, 2),
+    fixed(f.p99Ms, 2),
+    row.runs.length > 1 ? `${fixed(f.cpuUsPerReq, 0)} (${fixed(f.cpuMin, 0)}–${fixed(f.cpuMax, 0)})` : fixed(f.cpuUsPerReq, 0),
+    row.ratio === undefined ? '—' : `${row.ratio.toFixed(2)}×`,
+    fixed(f.rssMiB, 0),
+    fixed(f.clientCpuUsPerReq, 0),
+    cell(row.note),
+  ];
+}
+
+/** The table alone (for the terminal). */
+export function table(report: BenchReport): string {
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'proxy CPU µs/req (min–max)', 'CPU ÷ baseline', 'RSS MiB', 'client CPU µs/req', 'notes'];
+  const lines = [header, header.map(() => '---'), ...report.rows.map(cells)];
+  return lines.map((l) => `| ${l.join(' | ')} |`).join('\n');
+}
+
+/** Where the issue-6 targets stand in this run (never asserted: a noisy machine decides nothing alone). */
+export function verdicts(report: BenchReport): string[] {
+  const figures = (id: string) => report.rows.find((r) => r.id === id)?.figures;
+  const compare = (what: string, id: string, limitId: string, factor: number, limitName: string): string => {
+    const value = figures(id)?.cpuUsPerReq;
+    const limit = figures(limitId)?.cpuUsPerReq;
+    if (value === undefined || limit === undefined) return `${what}: not measured in this run`;
+    return `${what}: ${value.toFixed(0)} µs vs ${factor === 1 ? '' : `${factor} × `}${limitName} ${limit.toFixed(0)} µs = ${(value / limit).toFixed(2)}× → ${value <= factor * limit ? 'met' : 'not met'}`;
+  };
+  const gatewayRss = ['c', 'd', 'e', 'fd'].map((id) => figures(id)?.rssMiB).filter((v) => v !== undefined);
+  return [
+    compare('(d) CPU/req ≤ nginx + cached auth_request (first milestone ≤ 1.5×)', 'd', 'ngc', 1, 'nginx + cached auth_request'),
+    compare('(e) CPU/req ≤ 2 × (d)', 'e', 'd', 2, '(d)'),
+    compare('(f) CPU per new mTLS connection ≤ 1.2 × the bare Node server', 'fd', 'fb', 1.2, '(f)(b)'),
+    gatewayRss.length === 0 ? 'gateway RSS ≤ 150 MB: not measured in this run' : `gateway RSS ≤ 150 MB: at most ${Math.max(...gatewayRss).toFixed(0)} MiB → ${Math.max(...gatewayRss) * 1.048576 <= 150 ? 'met' : 'not met'}`,
+    'p99 added ≤ 2 ms at half the maximum rate: not measured (the load generator is closed-loop only)',
+  ];
+}
+
+/** bench/RESULTS.md: machine, settings, method, table, replay store. */
+export function markdown(report: BenchReport, machine: string, date: Date): string {
+  const o = report.options;
+  return `# Benchmark results
+
+Written by \`npm run bench\` (bench/run.ts) on ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC.
+
+**Machine:** ${machine}.
+
+**Load:** a separate load-generator process (undici Pool, ${o.connections} connections, one reused TLS
+secure context, client certificate on every connection), closed loop, ${o.warmupS} s warm-up (${o.warmupS + (o.primeS ?? 2)} s on
+the first run against a fresh process) then ${o.durationS} s measured, per run. **Every figure is the median of ${o.reps} run${o.reps === 1 ? '' : 's'}** per target;
+runs of all targets are interleaved. The machine is noisy (other jobs share its cores; runs differ
+by 10–50 %): compare rows of one run with each other, not with another run.
+
+${table(report)}
+
+- **proxy CPU µs/req**: utime + stime (all threads) of the measured process(es), from
+  \`/proc/<pid>/stat\` at the edges of the measured window, divided by the requests answered in it —
+  the figure least disturbed by the load generator sharing the cores. (a) is the upstream process
+  itself; nginx is master + its one worker. The mock authorization server's CPU is in no row: with
+  \`auth_request\` on every request nginx offloads that work to it (Guarita with a warm cache does not
+  call it). Resolution is one clock tick (10 ms): short runs are coarse. Over loopback, much of the
+  kernel's TCP receive work (softirq) runs in the *sending* process's context and is charged to it,
+  so each row mostly counts the proxy's user space, syscalls and send path: rows compare fairly with
+  each other, and a real NIC adds to all of them.
+- **CPU ÷ baseline**: against (b), the bare Node https proxy; the new-connection rows (f) against (f)(b).
+- **RSS**: VmRSS of the measured process(es) at the end of the window.
+- **client CPU**: the load generator's own CPU per request (it shares the machine).
+- (f) rows open a new mTLS connection per request (no resumption, as OFB requires): their CPU per
+  request is CPU per full handshake plus one request.
+${o.accessLog ? '- Per-request access logs were on (Guarita `info` to a file, nginx `access_log`).' : '- Per-request access logs were off (Guarita log level `warn`, nginx `access_log off`).'}
+
+**Issue 6 targets in this run:**
+
+${verdicts(report).map((v) => `- ${v}`).join('\n')}
+
+**Replay store holding ${(o.replayEntries ?? 1_000_000).toLocaleString('en')} jtis:** ${report.replay ?? 'not measured in this run'}.
+`;
+}

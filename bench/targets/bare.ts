@@ -1,0 +1,59 @@
+/**
+ * Target (b): the runtime's floor for a proxy. A bare node:https server that asks for and verifies the
+ * client certificate (TLS options as the gateway's listener) and forwards to the upstream over an
+ * undici keep-alive Pool, with no checks at all. `node bare.js '<BareOptions as JSON>'` prints
+ * `READY {"port":N}`.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+
+export interface BareOptions {
+  readonly upstream: string;
+  /** PEM files. */
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as BareOptions;
+const pool = new Pool(options.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+
+/** Hop-by-hop headers belong to one connection and must not cross the proxy, in either direction. */
+function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  return out;
+}
+
+const server = createHttps(
+  {
+    cert: readFileSync(options.cert),
+    key: readFileSync(options.key),
+    ca: readFileSync(options.ca),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
+  },
+  (req, res) => {
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    pool
+      .request({ method: req.method as 'GET', path: req.url ?? '/', headers: endToEnd(req.headers), body: hasBody ? req : null })
+      .then(
+        (upstream) => {
+          res.writeHead(upstream.statusCode, endToEnd(upstream.headers));
+          upstream.body.pipe(res);
+        },
+        () => res.writeHead(502).end(),
+      );
+  },
+);
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => console.log(`READY ${JSON.stringify({ port: (server.address() as AddressInfo).port })}`));
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,276 @@
+/**
+ * The catalogue of measured targets: how each one is started, how the load generator talks to it, and
+ * the probes that make sure a row measures what its label says before any number is reported.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Client } from 'undici';
+import { childPids, freePort, startService, waitForPort, type Service } from '../lib.js';
+import { ACCOUNTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
+
+const HERE = import.meta.dirname;
+/** The gateway's real CLI bin, as an operator runs it. */
+const GUARITA_CLI = resolve(HERE, '../../src/cli.js');
+const BARE = resolve(HERE, 'bare.js');
+
+/** What every target of one run shares: files, ids and the ports of the shared services. */
+export interface BenchEnv {
+  /** The run's temp dir (configs, logs, nginx prefixes). */
+  readonly dir: string;
+  /** PEM files of the dev PKI: ca.crt, server.crt/key, client1.crt/key (the load generator's). */
+  readonly pkiDir: string;
+  /** The load generator organisation's PS256 key (PKCS#8 PEM) and its kid in the mock directory. */
+  readonly signingKey: string;
+  readonly kid: string;
+  /** org_id of the load generator's client certificate (JWS `iss`). */
+  readonly orgId: string;
+  readonly token: string;
+  /** The gateway's credentials at the mock authorization server (client_secret_basic). */
+  readonly introspectionClient: { readonly id: string; readonly secret: string };
+  readonly upstreamPort: number;
+  readonly upstreamPid: number;
+  /** Mock authorization server and directory ports, when a selected target needs them. */
+  readonly mocks: { readonly as: number; readonly directory: number } | undefined;
+  /** Per-request access logs on (Guarita `info`, nginx access_log), written to files in `dir`. */
+  readonly accessLog: boolean;
+}
+
+/** A started target. */
+export interface Running {
+  readonly origin: string;
+  /** The processes whose CPU and RSS are the row's figures. */
+  pids(): number[];
+  /** The last lines the process printed on stderr (to explain a refusal). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The request the load generator repeats. */
+export interface RequestShape {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** Send the bench's access token. */
+  readonly token: boolean;
+  /** Send a freshly signed JWS body. */
+  readonly jws: boolean;
+}
+
+export interface TargetDef {
+  readonly id: string;
+  readonly label: string;
+  /** The row whose CPU per request is this row's denominator (the bare Node proxy under the same kind of load). */
+  readonly baseline: 'b' | 'fb';
+  readonly needsMocks: boolean;
+  readonly request: RequestShape;
+  readonly newConnectionPerRequest: boolean;
+  /** Why the target cannot run here, if it cannot. */
+  unavailable?(): string | undefined;
+  /** Start it; a string means "skipped", with that note. */
+  start(env: BenchEnv): Promise<Running | string>;
+}
+
+const GET_ACCOUNTS: RequestShape = { method: 'GET', path: ACCOUNTS_PATH, token: false, jws: false };
+const GET_WITH_TOKEN: RequestShape = { ...GET_ACCOUNTS, token: true };
+
+/** The targets in table order; ids are what `--only` takes. */
+export const TARGETS: readonly TargetDef[] = [
+  {
+    id: 'a',
+    label: '(a) upstream directly (plain HTTP)',
+    baseline: 'b',
+    needsMocks: false,
+    request: GET_ACCOUNTS,
+    newConnectionPerRequest: false,
+    // The shared upstream process itself: nothing to start, never stopped here.
+    start: async (env) => ({ origin: `http://127.0.0.1:${env.upstreamPort}`, pids: () => [env.upstreamPid], output: () => '', stop: async () => {} }),
+  },
+  bare('b', '(b) bare Node https mTLS proxy, no checks', false),
+  gateway('c', '(c) Guarita: mTLS + interaction id', 'c', GET_ACCOUNTS, false),
+  gateway('d', '(d) Guarita: full token pipeline, warm cache', 'd', GET_WITH_TOKEN, false),
+  gateway('e', '(e) (d) + JWS request, fresh jti', 'e', { method: 'POST', path: SIGNED_PATH, token: true, jws: true }, false),
+  bare('fb', '(f) (b) with a new TLS connection per request', true),
+  gateway('fd', '(f) (d) with a new TLS connection per request', 'd', GET_WITH_TOKEN, true),
+  nginx('ng', 'nginx mTLS proxy', 'none'),
+  nginx('nga', 'nginx + auth_request on every request', 'every'),
+  nginx('ngc', 'nginx + auth_request, proxy_cache', 'cached'),
+];
+
+/** Names that select several targets in `--only`. */
+export const GROUPS: Readonly<Record<string, readonly string[]>> = { f: ['fb', 'fd'], nginx: ['ng', 'nga', 'ngc'] };
+
+function bare(id: string, label: string, newConnectionPerRequest: boolean): TargetDef {
+  return {
+    id,
+    label,
+    baseline: newConnectionPerRequest ? 'fb' : 'b',
+    needsMocks: false,
+    request: GET_ACCOUNTS,
+    newConnectionPerRequest,
+    async start(env) {
+      const pki = env.pkiDir;
+      const options = { upstream: `http://127.0.0.1:${env.upstreamPort}`, cert: `${pki}/server.crt`, key: `${pki}/server.key`, ca: `${pki}/ca.crt` };
+      const service = startService(process.execPath, [BARE, JSON.stringify(options)]);
+      const { port } = JSON.parse(await whenReady(service, service.line('READY ', 15_000))) as { port: number };
+      return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
+    },
+  };
+}
+
+function gateway(id: string, label: string, level: GatewayLevel, request: RequestShape, newConnectionPerRequest: boolean): TargetDef {
+  return {
+    id,
+    label,
+    baseline: newConnectionPerRequest ? 'fb' : 'b',
+    needsMocks: level !== 'c',
+    request,
+    newConnectionPerRequest,
+    async start(env) {
+      const port = await freePort();
+      const file = join(env.dir, `guarita-${id}.yaml`);
+      writeFileSync(
+        file,
+        gatewayYaml({
+          level,
+          port,
+          pkiDir: env.pkiDir,
+          upstream: `http://127.0.0.1:${env.upstreamPort}`,
+          authServer: `http://127.0.0.1:${env.mocks?.as ?? 0}`,
+          directory: `https://127.0.0.1:${env.mocks?.directory ?? 0}`,
+          clientId: env.introspectionClient.id,
+          clientSecret: env.introspectionClient.secret,
+          logLevel: env.accessLog ? 'info' : 'warn',
+        }),
+      );
+      if (level !== 'c') {
+        // The token pipeline and JWS come from later issues: a build whose loader refuses these
+        // sections cannot run the row, and says so instead of failing the whole bench.
+        const check = spawnSync(process.execPath, [GUARITA_CLI, 'check-config', file], { encoding: 'utf8', timeout: 15_000 });
+        if (check.status !== 0) return `not available in this build (configuration refused: ${check.stderr.trim().split('\n')[0] ?? ''})`;
+      }
+      // stdout (the JSON log) goes to a file: piping it to this process would add our CPU to the run.
+      const log = openSync(join(env.dir, `guarita-${id}.log`), 'a');
+      const service = startService(process.execPath, [GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
+      closeSync(log);
+      await whenReady(service, waitForPort(port, 15_000, service));
+      return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
+    },
+  };
+}
+
+/** nginx from the Debian package, when installed. */
+export function nginxBinary(): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  return dirs.map((d) => join(d, 'nginx')).find((p) => p.startsWith('/') && existsSync(p));
+}
+
+function nginx(id: string, label: string, auth: NginxAuth): TargetDef {
+  return {
+    id,
+    label,
+    baseline: 'b',
+    needsMocks: auth !== 'none',
+    request: auth === 'none' ? GET_ACCOUNTS : GET_WITH_TOKEN,
+    newConnectionPerRequest: false,
+    unavailable: () => (nginxBinary() === undefined ? 'nginx is not installed' : undefined),
+    async start(env) {
+      const prefix = join(env.dir, `nginx-${id}`);
+      mkdirSync(join(prefix, 'tmp'), { recursive: true });
+      const port = await freePort();
+      const conf = nginxConf({
+        auth,
+        port,
+        pkiDir: env.pkiDir,
+        upstreamPort: env.upstreamPort,
+        authServerPort: env.mocks?.as ?? 0,
+        accessLog: env.accessLog ? join(prefix, 'access.log') : undefined,
+        user: process.getuid?.() === 0 ? 'root' : undefined,
+      });
+      writeFileSync(join(prefix, 'nginx.conf'), conf);
+      // A non-daemon child, so its pid is the master's and stopping it stops exactly this nginx.
+      const service = startService(nginxBinary() as string, ['-p', `${prefix}/`, '-c', 'nginx.conf', '-e', 'stderr', '-g', 'daemon off;']);
+      const workers = await whenReady(service, waitForPort(port, 10_000, service).then(() => nginxWorkers(service.pid)));
+      // master + its one worker; the cache loader/manager (cached variant) are left out: the loader
+      // exits mid-run, and a process that vanishes between two readings would corrupt the difference.
+      return running(`https://127.0.0.1:${port}`, service, () => [service.pid, ...workers]);
+    },
+  };
+}
+
+async function nginxWorkers(master: number): Promise<number[]> {
+  for (let i = 0; i < 40; i++) {
+    const workers = childPids(master).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker process');
+      } catch {
+        return false;
+      }
+    });
+    if (workers.length > 0) return workers;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('nginx started no worker process');
+}
+
+/** Wait for `ready`; a process that never gets ready is stopped, not left behind. */
+async function whenReady<T>(service: Service, ready: Promise<T>): Promise<T> {
+  try {
+    return await ready;
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+}
+
+function running(origin: string, service: Service, pids: () => number[]): Running {
+  return { origin, pids, output: () => service.output(), stop: () => service.stop() };
+}
+
+/** The headers of the repeated request. One fixed interaction id: the gateway only validates and echoes it. */
+export function requestHeaders(env: BenchEnv, shape: RequestShape, withToken = shape.token): Record<string, string> {
+  return {
+    'x-fapi-interaction-id': 'b3d0c0de-0000-4000-8000-00000000be4c',
+    accept: 'application/json',
+    ...(withToken ? { authorization: `Bearer ${env.token}` } : {}),
+    ...(shape.jws ? { 'content-type': 'application/jwt' } : {}),
+  };
+}
+
+/**
+ * Make sure the row measures what it claims. Returns a skip note, or undefined when the target is
+ * fit to measure: a valid request passes (2xx); where the row claims token checks, a request without
+ * a token is refused with 401; where it claims JWS, an unsigned body is refused.
+ */
+export async function probe(env: BenchEnv, target: TargetDef, origin: string, signedBody: () => Promise<string>): Promise<string | undefined> {
+  const shape = target.request;
+  const client = new Client(origin, {
+    connect: origin.startsWith('https:')
+      ? {
+          ca: readFileSync(`${env.pkiDir}/ca.crt`),
+          cert: readFileSync(`${env.pkiDir}/client1.crt`),
+          key: readFileSync(`${env.pkiDir}/client1.key`),
+          servername: 'localhost',
+        }
+      : undefined,
+  });
+  const send = async (headers: Record<string, string>, body?: string) => {
+    const res = await client.request({ method: shape.method, path: shape.path, headers, body });
+    return { status: res.statusCode, text: (await res.body.text()).slice(0, 200) };
+  };
+  try {
+    if (shape.token) {
+      const anonymous = await send(requestHeaders(env, shape, false), shape.jws ? await signedBody() : undefined);
+      if (anonymous.status < 300) return 'pipeline not implemented in this build (a request without a token was forwarded)';
+      if (anonymous.status !== 401) return `a request without a token got ${anonymous.status}, not 401: ${anonymous.text}`;
+    }
+    if (shape.jws) {
+      const unsigned = await send(requestHeaders(env, shape), 'not-a-jws');
+      if (unsigned.status < 300) return 'JWS verification not implemented in this build (an unsigned body was forwarded)';
+    }
+    const valid = await send(requestHeaders(env, shape), shape.jws ? await signedBody() : undefined);
+    if (valid.status >= 300) return `the bench's valid request was refused: ${valid.status} ${valid.text}`;
+    return undefined;
+  } finally {
+    await client.close();
+  }
+}

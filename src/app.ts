@@ -10,7 +10,10 @@ import type { Config, Route } from './config/load.js';
 import { OfbContext } from './context.js';
 import { checksFor, type NamedCheck } from './checks/registry.js';
 import type { CheckDeps } from './checks/types.js';
-import { createForwarder } from './proxy/forward.js';
+import { buffersRequestBody, createForwarder } from './proxy/forward.js';
+import { createResponseSigner, responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
+import { createDirectoryJwks } from './clients/directory-jwks.js';
+import { createReplayStore } from './stores/index.js';
 import { tlsServerOptions } from './tls/server-options.js';
 import {
   GatewayError,
@@ -54,7 +57,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: answerClientError,
   });
 
-  const deps: CheckDeps = { config };
+  const deps = buildDeps(config, app.log);
+  app.addHook('onClose', async () => {
+    await Promise.all([deps.replayStore?.close(), deps.directory?.close()]);
+  });
+  const signer = config.signing && config.routes.some((r) => r.jws?.response) ? createResponseSigner(config.signing) : undefined;
   app.decorateRequest('ofb', null as unknown as OfbContext);
   await app.register(replyFrom, { disableRequestLogging: true, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
 
@@ -71,20 +78,60 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     throw allowed.length > 0 ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
   });
 
-  for (const route of config.routes) registerRoute(app, route, config, deps);
+  for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer);
+  const buffered = config.routes.filter(buffersRequestBody);
+  if (buffered.length > 0) {
+    // Signed and idempotent routes read their body before forwarding (bounded by server.bodyLimit
+    // → 413); an encapsulated context keeps every other route streaming.
+    await app.register(async function bufferedBodies(child) {
+      child.removeAllContentTypeParsers();
+      child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_request, body, done) => done(null, body));
+      for (const route of buffered) registerRoute(child, route, config, deps, signer);
+    });
+  }
   return app;
 }
 
-function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps): void {
+/** Services the checks share, built once: replay store and directory client only when a route needs them. */
+function buildDeps(config: Config, log: FastifyBaseLogger): CheckDeps {
+  const needsStore = config.routes.some((r) => r.jws?.request === true || r.idempotency);
+  const needsDirectory = config.directory !== undefined && config.routes.some((r) => r.jws?.request === true);
+  return {
+    config,
+    ...(needsStore ? { replayStore: createReplayStore(config.replay, (err) => log.warn({ err }, 'replay store connection error')) } : {}),
+    ...(needsDirectory && config.directory
+      ? { directory: createDirectoryJwks(config.directory, { onWarning: (message, err) => log.warn({ err }, message) }) }
+      : {}),
+  };
+}
+
+function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps, signer: ResponseSigner | undefined): void {
   const checks = checksFor(route, deps);
   const handler = createForwarder(route, config);
   const method = route.methods ?? [...ALL_METHODS];
   const onRequest = runHeaderChecks(route, checks.headers);
   const preHandler = checks.body.length > 0 ? runBodyChecks(checks.body) : undefined;
+  // SPEC §2: 200/201/202/422 JSON responses of jws.response routes are signed.
+  const onSend = route.jws?.response && signer ? responseSigningHook(signer) : undefined;
+  const onResponse = route.idempotency ? releaseIdempotencyKey : undefined;
   // Prefix match on whole segments: `/a/b` serves `/a/b` and `/a/b/...`, never `/a/bc`.
   const urls = route.path === '/' ? ['/', '/*'] : [route.path, `${route.path}/*`];
   for (const url of urls) {
-    app.route({ method, url, handler, onRequest, ...(preHandler ? { preHandler } : {}) });
+    app.route({ method, url, handler, onRequest, ...(preHandler ? { preHandler } : {}), ...(onSend ? { onSend } : {}), ...(onResponse ? { onResponse } : {}) });
+  }
+}
+
+/**
+ * SPEC §1 row 10: a request that took an idempotency key and ended without storing a response
+ * (refused, upstream error) frees the key. A client that disconnects leaves the lock to lapse.
+ */
+async function releaseIdempotencyKey(request: FastifyRequest): Promise<void> {
+  const handle = request.ofb.idempotency;
+  if (handle === undefined) return;
+  try {
+    await handle.release();
+  } catch (err) {
+    request.log.warn({ err, interactionId: request.ofb.interactionId }, 'idempotency key could not be released');
   }
 }
 

@@ -5,6 +5,14 @@
 import type { ClientIdentity } from './tls/identity.js';
 import type { Route } from './config/load.js';
 
+/** What the idempotency check (SPEC §1 row 10) leaves for the forwarder: store or release its lock. */
+export interface IdempotencyHandle {
+  /** Store the upstream response (2xx only) for replays; any other status releases the key. */
+  settle(statusCode: number, contentType: string | undefined, body: Buffer): Promise<void>;
+  /** Release the in-progress lock without storing (upstream error, refused response). */
+  release(): Promise<void>;
+}
+
 export class OfbContext {
   /** The request's own x-fapi-interaction-id when valid, else a fresh UUID v4 (SPEC §1 row 1). */
   interactionId: string;
@@ -24,6 +32,12 @@ export class OfbContext {
   scope: string | undefined = undefined;
   /** Consent id from the token scope (SPEC §1 row 7). */
   consentId: string | undefined = undefined;
+  /** `jti` of the verified JWS request body (SPEC §2), sent upstream as x-jws-jti. */
+  jwsJti: string | undefined = undefined;
+  /** Decoded payload of the verified JWS request body (SPEC §2; `jws.forward: json`, idempotency). */
+  jwsPayload: Record<string, unknown> | undefined = undefined;
+  /** Set while this request holds an idempotency key (SPEC §1 row 10). */
+  idempotency: IdempotencyHandle | undefined = undefined;
 
   constructor(interactionId: string, interactionIdValid: boolean) {
     this.interactionId = interactionId;

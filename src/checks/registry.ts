@@ -5,12 +5,16 @@
 import type { Route } from '../config/load.js';
 import { interactionIdCheck } from './interaction-id.js';
 import { clientCertificateCheck } from './client-certificate.js';
+import { jwsRequestCheck } from './jws-request.js';
+import { idempotencyCheck } from './idempotency.js';
 import type { Check, CheckDefinition, CheckDeps } from './types.js';
 
 /** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
 export const CHECKS: readonly CheckDefinition[] = [
   interactionIdCheck, // row 1
   clientCertificateCheck, // row 2
+  jwsRequestCheck, // row 9
+  idempotencyCheck, // row 10
 ];
 
 export interface NamedCheck {

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Route } from '../config/load.js';
+import type { DirectoryJwks } from '../clients/directory-jwks.js';
+import type { ReplayStore } from '../stores/types.js';
 
 /**
  * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
@@ -10,6 +12,10 @@ export type Check = (request: FastifyRequest, reply: FastifyReply) => void | Pro
 /** Services the checks use, built once per gateway. */
 export interface CheckDeps {
   readonly config: Config;
+  /** OFB Directory key sets (SPEC §2); present when a route has `jws.request`. */
+  readonly directory?: DirectoryJwks;
+  /** Replay and idempotency store (SPEC §5); present when a route has `jws.request` or `idempotency`. */
+  readonly replayStore?: ReplayStore;
 }
 
 export interface CheckDefinition {

@@ -197,6 +197,8 @@ export async function importSigningKeys(list: readonly unknown[]): Promise<Map<s
     if (jwk.use !== undefined && jwk.use !== 'sig') continue;
     if (jwk.alg !== undefined && jwk.alg !== 'PS256') continue;
     if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) continue;
+    // RFC 7518 §3.5: PS256 keys are at least 2048 bits.
+    if (modulusBits(jwk.n) < 2048) continue;
     let key: CryptoKey;
     try {
       // Public members only: a JWKS that leaks `d` must not turn into a private key here.
@@ -209,4 +211,13 @@ export async function importSigningKeys(list: readonly unknown[]): Promise<Map<s
     else same.push(key);
   }
   return keys;
+}
+
+/** Bit length of a base64url big-endian RSA modulus. */
+function modulusBits(n: string): number {
+  const bytes = Buffer.from(n, 'base64url');
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0) i++;
+  if (i === bytes.length) return 0;
+  return (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i] as number));
 }

@@ -1,7 +1,7 @@
 // SPEC §2: directory JWKS cached per org, unknown kid refetched at most once per cooldown, stale
 // served within a bound on outage, 503 without any key set (SPEC §5 fail closed).
 import t from 'tap';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createDirectoryJwks, importSigningKeys, type DirectoryJwks } from '../../src/clients/directory-jwks.js';
 import { generateOrgKey } from '../../src/dev/mock-directory.js';
@@ -98,7 +98,7 @@ t.test('no cached set and the directory down, hanging or unreachable → Service
   await tt.rejects(down.jwks.keysFor({ orgId: d.org1.orgId }, d.org1.kid), ServiceUnavailableError, 'HTTP 503');
 
   // Accepts TCP connections and never answers (not even the TLS handshake).
-  const sockets: import('node:net').Socket[] = [];
+  const sockets: Socket[] = [];
   const hang = createServer((s) => sockets.push(s));
   await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
   tt.teardown(() => {

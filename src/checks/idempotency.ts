@@ -32,7 +32,8 @@ type IdempotencyRecord =
  * the JSON body of an unsigned route, plus its method and path:
  * - first use: an atomic in-progress lock is taken in the replay store and the request forwarded;
  *   a 2xx response is stored for 24 h, anything else releases the key;
- * - same key, same request, response stored → the stored status and body replayed, upstream not called;
+ * - same key, same request, response stored → the stored status and body replayed (by the forwarder,
+ *   request.ofb.storedResponse), upstream not called;
  * - same key, different request → 422 ERRO_IDEMPOTENCIA;
  * - same key while the first is still upstream → 409 + Retry-After (IETF idempotency-key draft
  *   §2.6): a concurrent duplicate never reaches upstream twice.
@@ -46,7 +47,7 @@ export const idempotencyCheck: CheckDefinition = {
     if (store === undefined) throw new TypeError('idempotency needs deps.replayStore');
     const lockTtlMs = route.timeoutMs + LOCK_MARGIN_MS;
 
-    return async function enforceIdempotency(request, reply) {
+    return async function enforceIdempotency(request) {
       if (!METHODS.has(request.method)) return;
       const key = request.headers['x-idempotency-key'];
       if (key === undefined) throw new MissingParameterError('x-idempotency-key header is required');
@@ -72,9 +73,8 @@ export const idempotencyCheck: CheckDefinition = {
         if (record.target !== target) throw new IdempotencyError('this x-idempotency-key was already used for a different request (method or path)');
         if (record.fingerprint !== fingerprint) throw new IdempotencyError();
         if (record.state === 'pending') throw new IdempotencyConflictError();
-        reply.code(record.status);
-        if (record.contentType !== undefined) reply.header('content-type', record.contentType);
-        reply.send(Buffer.from(record.body, 'base64'));
+        // The forwarder answers with it instead of calling upstream.
+        request.ofb.storedResponse = { statusCode: record.status, contentType: record.contentType, body: Buffer.from(record.body, 'base64') };
         return;
       }
       throw new IdempotencyConflictError();

@@ -60,6 +60,13 @@ export function createForwarder(route: Route, config: Config) {
   }
   const asJson = route.jws?.forward === 'json';
   return function forwardBuffered(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    // SPEC §1 row 10: a repeated idempotency key gets the stored response; upstream is not called.
+    const stored = request.ofb.storedResponse;
+    if (stored !== undefined) {
+      reply.code(stored.statusCode);
+      if (stored.contentType !== undefined) reply.header('content-type', stored.contentType);
+      return reply.send(stored.body);
+    }
     const payload = request.ofb.jwsPayload;
     // SPEC §2: `jws.forward: json` sends the decoded payload as application/json.
     if (asJson && payload !== undefined) return reply.from(undefined, { ...options, body: payload });

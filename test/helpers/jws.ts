@@ -85,3 +85,10 @@ export async function signRawPs256(privateKey: CryptoKey, header: Record<string,
   const signature = await webcrypto.subtle.sign({ name: 'RSA-PSS', saltLength: 32 }, privateKey as unknown as webcrypto.CryptoKey, new TextEncoder().encode(input));
   return `${input}.${Buffer.from(signature).toString('base64url')}`;
 }
+
+/** Verify a signed response with the bank's public key; its protected header and claims. */
+export async function verifyBankJws(jws: string, bank: BankKey): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown> }> {
+  const { compactVerify } = await import('jose');
+  const { payload, protectedHeader } = await compactVerify(jws, bank.publicKey, { algorithms: ['PS256'] });
+  return { header: protectedHeader as Record<string, unknown>, claims: JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown> };
+}

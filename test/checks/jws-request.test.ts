@@ -44,11 +44,15 @@ t.test('jws.forward: json forwards the decoded payload as application/json', asy
   tt.equal(seen.headers['x-jws-jti'], claims.jti);
 });
 
-t.test('aud: an array containing the resource URL passes; without publicBaseUrl aud is https://<Host> + path', async (tt) => {
+t.test('aud as an array containing the resource URL, iat skew within ±60 s; without publicBaseUrl aud is https://<Host> + path', async (tt) => {
   const upstream = await startUpstream(tt);
   const g = await startJwsGateway(tt, upstream.url);
   const arr = requestClaims(g.org1, CONSENTS, { aud: ['https://other.example/x', BASE_URL + CONSENTS] });
   tt.equal((await g.post(CONSENTS, await signJws(g.org1, arr))).status, 200, 'conformance suite PaymentsConsentRequestAudAsArray');
+  for (const skew of [-55, 55]) {
+    const skewed = requestClaims(g.org1, CONSENTS, { iat: Date.now() / 1000 + skew });
+    tt.equal((await g.post(CONSENTS, await signJws(g.org1, skewed))).status, 200, `iat ${skew} s from now is within ±60 s`);
+  }
   const query = requestClaims(g.org1, CONSENTS);
   tt.equal((await g.post(`${CONSENTS}?a=1`, await signJws(g.org1, query))).status, 200, 'the query string is not part of aud');
 
@@ -61,6 +65,7 @@ t.test('aud: an array containing the resource URL passes; without publicBaseUrl 
   const res = await h.post(CONSENTS, await signJws(g.org1, configured));
   tt.equal(res.status, 403, 'the publicBaseUrl of another deployment is not our URL');
   tt.equal(up2.requests.length, 1);
+  tt.equal(upstream.requests.length, 4);
 });
 
 t.test('bad input: each refused with its status and OFB code, nothing forwarded', async (tt) => {
@@ -68,7 +73,8 @@ t.test('bad input: each refused with its status and OFB code, nothing forwarded'
   const g = await startJwsGateway(tt, upstream.url);
   const org1 = g.org1;
   const good = () => requestClaims(org1, CONSENTS);
-  const now = Math.floor(Date.now() / 1000);
+  // Read at signing time, unrounded (NumericDate may be fractional): 61 s means 61 s at the gateway too.
+  const now = () => Date.now() / 1000;
   const attacker = await generateKeyPair('PS256', { extractable: true });
   const attackerJwk = { ...(await exportJWK(attacker.publicKey)), kid: org1.kid };
   const attackerKey = { privateKey: attacker.privateKey, kid: org1.kid };
@@ -115,11 +121,11 @@ t.test('bad input: each refused with its status and OFB code, nothing forwarded'
       return `${h}.${b64url({ ...good(), data: { payment: { amount: '999999.00' } } })}.${s}`;
     }, 400, 'BAD_SIGNATURE'],
     ['signed with another org\'s real key (kid of that org)', () => signJws(g.org2, requestClaims(g.org2, CONSENTS, { iss: org1.orgId })), 400, 'BAD_SIGNATURE'],
-    ['iat as a string', () => signJws(org1, { ...good(), iat: String(now) }), 403, 'INVALID_CLIENT', 'the JWS iat must be a NumericDate'],
+    ['iat as a string', () => signJws(org1, { ...good(), iat: String(Math.floor(now())) }), 403, 'INVALID_CLIENT', 'the JWS iat must be a NumericDate'],
     ['iat missing', () => signJws(org1, { ...good(), iat: undefined }), 403, 'INVALID_CLIENT'],
-    ['iat 61 s old', () => signJws(org1, { ...good(), iat: now - 61 }), 403, 'INVALID_CLIENT', 'the JWS iat must be within 60 seconds of the current time'],
-    ['iat 61 s ahead', () => signJws(org1, { ...good(), iat: now + 61 }), 403, 'INVALID_CLIENT'],
-    ['exp in the past', () => signJws(org1, { ...good(), exp: now - 3600 }), 403, 'INVALID_CLIENT', 'the JWS has expired (exp)'],
+    ['iat 61 s old', () => signJws(org1, { ...good(), iat: now() - 61 }), 403, 'INVALID_CLIENT', 'the JWS iat must be within 60 seconds of the current time'],
+    ['iat 61 s ahead', () => signJws(org1, { ...good(), iat: now() + 61 }), 403, 'INVALID_CLIENT'],
+    ['exp in the past', () => signJws(org1, { ...good(), exp: now() - 3600 }), 403, 'INVALID_CLIENT', 'the JWS has expired (exp)'],
     ['wrong aud', () => signJws(org1, { ...good(), aud: `${BASE_URL}/open-banking/payments/v4/pix/payments` }), 403, 'INVALID_CLIENT', 'the JWS aud must be the URL of the resource being called'],
     ['aud array without ours', () => signJws(org1, { ...good(), aud: ['https://other.example', `${BASE_URL}/x`] }), 403, 'INVALID_CLIENT'],
     ['aud with a trailing slash', () => signJws(org1, { ...good(), aud: `${BASE_URL}${CONSENTS}/` }), 403, 'INVALID_CLIENT'],

@@ -126,6 +126,7 @@ t.test('bad input: each refused with its status and OFB code, nothing forwarded'
     ['iat 61 s old', () => signJws(org1, { ...good(), iat: now() - 61 }), 403, 'INVALID_CLIENT', 'the JWS iat must be within 60 seconds of the current time'],
     ['iat 61 s ahead', () => signJws(org1, { ...good(), iat: now() + 61 }), 403, 'INVALID_CLIENT'],
     ['exp in the past', () => signJws(org1, { ...good(), exp: now() - 3600 }), 403, 'INVALID_CLIENT', 'the JWS has expired (exp)'],
+    ['nbf an hour ahead', () => signJws(org1, { ...good(), nbf: now() + 3600 }), 403, 'INVALID_CLIENT', 'the JWS is not yet valid (nbf)'],
     ['wrong aud', () => signJws(org1, { ...good(), aud: `${BASE_URL}/open-banking/payments/v4/pix/payments` }), 403, 'INVALID_CLIENT', 'the JWS aud must be the URL of the resource being called'],
     ['aud array without ours', () => signJws(org1, { ...good(), aud: ['https://other.example', `${BASE_URL}/x`] }), 403, 'INVALID_CLIENT'],
     ['aud with a trailing slash', () => signJws(org1, { ...good(), aud: `${BASE_URL}${CONSENTS}/` }), 403, 'INVALID_CLIENT'],

@@ -10,11 +10,11 @@ import type { Config, Route } from './config/load.js';
 import { OfbContext } from './context.js';
 import { checksFor, type NamedCheck } from './checks/registry.js';
 import type { CheckDeps } from './checks/types.js';
-import { createForwarder } from './proxy/forward.js';
+import { buffersRequestBody, createForwarder } from './proxy/forward.js';
+import { responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
 import { ServerTls } from './tls/server-options.js';
 import type { GatewayMetrics } from './metrics.js';
-import { introspectorFromConfig, type Introspector } from './clients/introspection.js';
-import { consentLookupFromConfig, type ConsentLookup } from './clients/consent-lookup.js';
+import { createServices, type Services } from './services.js';
 import {
   GatewayError,
   HeadersTooLargeError,
@@ -35,12 +35,8 @@ export interface AppOptions {
   readonly tls?: ServerTls;
   /** Where request counts and latencies go (none when omitted). */
   readonly metrics?: GatewayMetrics;
-  /**
-   * Token services to use instead of building them from `config.introspection` (e.g. shared with
-   * the admin listener's metrics). Injected services are not closed by the app.
-   */
-  readonly introspection?: Introspector;
-  readonly consents?: ConsentLookup;
+  /** Shared services (introspection, store, directory, signer); the caller closes them. */
+  readonly services?: Services;
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -67,7 +63,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: answerClientError,
   });
 
-  const deps: CheckDeps = { config, ...tokenServices(app, config, options) };
+  // Shared services come from the caller (src/server.ts); built and closed here otherwise.
+  const services = options.services ?? createServices(config, app.log);
+  if (options.services === undefined) app.addHook('onClose', () => services.close());
+  const deps: CheckDeps = { config, ...services };
+  const signer = services.signer;
   app.decorateRequest('ofb', null as unknown as OfbContext);
   await app.register(replyFrom, { disableRequestLogging: true, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
 
@@ -84,33 +84,47 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     throw allowed.length > 0 ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
   });
 
-  for (const route of config.routes) registerRoute(app, route, config, deps);
+  for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer);
+  const buffered = config.routes.filter(buffersRequestBody);
+  if (buffered.length > 0) {
+    // Signed and idempotent routes read their body before forwarding (bounded by server.bodyLimit
+    // → 413); an encapsulated context keeps every other route streaming.
+    await app.register(async function bufferedBodies(child) {
+      child.removeAllContentTypeParsers();
+      child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_request, body, done) => done(null, body));
+      for (const route of buffered) registerRoute(child, route, config, deps, signer);
+    });
+  }
   return app;
 }
 
-/** SPEC §1 rows 4–8: the introspection client and consent lookup, built once, closed with the app. */
-function tokenServices(app: FastifyInstance, config: Config, options: AppOptions): Pick<CheckDeps, 'introspection' | 'consents'> {
-  const intro = config.introspection;
-  if (intro === undefined) return {};
-  const introspection = options.introspection ?? introspectorFromConfig(intro);
-  const consents = options.consents ?? consentLookupFromConfig(intro);
-  app.addHook('onClose', async function closeTokenServices() {
-    if (options.introspection === undefined) await introspection.close();
-    if (options.consents === undefined) await consents?.close();
-  });
-  return { introspection, consents };
-}
-
-function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps): void {
+function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps, signer: ResponseSigner | undefined): void {
   const checks = checksFor(route, deps);
   const handler = createForwarder(route, config);
   const method = route.methods ?? [...ALL_METHODS];
   const onRequest = runHeaderChecks(route, checks.headers);
   const preHandler = checks.body.length > 0 ? runBodyChecks(checks.body) : undefined;
+  // SPEC §2: 200/201/202/422 JSON responses of jws.response routes are signed.
+  const onSend = route.jws?.response && signer ? responseSigningHook(signer) : undefined;
+  const onResponse = route.idempotency ? releaseIdempotencyKey : undefined;
   // Prefix match on whole segments: `/a/b` serves `/a/b` and `/a/b/...`, never `/a/bc`.
   const urls = route.path === '/' ? ['/', '/*'] : [route.path, `${route.path}/*`];
   for (const url of urls) {
-    app.route({ method, url, handler, onRequest, ...(preHandler ? { preHandler } : {}) });
+    app.route({ method, url, handler, onRequest, ...(preHandler ? { preHandler } : {}), ...(onSend ? { onSend } : {}), ...(onResponse ? { onResponse } : {}) });
+  }
+}
+
+/**
+ * SPEC §1 row 10: a request that took an idempotency key and ended without storing a response
+ * (refused, upstream error) frees the key. A client that disconnects leaves the lock to lapse.
+ */
+async function releaseIdempotencyKey(request: FastifyRequest): Promise<void> {
+  const handle = request.ofb.idempotency;
+  if (handle === undefined) return;
+  try {
+    await handle.release();
+  } catch (err) {
+    request.log.warn({ err, interactionId: request.ofb.interactionId }, 'idempotency key could not be released');
   }
 }
 

@@ -125,6 +125,53 @@ export class ForbiddenError extends GatewayError {
   }
 }
 
+/** SPEC §2: the JWS body cannot be trusted (unparseable, a JOSE header rule broken, unknown kid, bad signature) → 400 BAD_SIGNATURE. */
+export class BadSignatureError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(400, 'BAD_SIGNATURE', 'Assinatura inválida', detail, options);
+  }
+}
+
+/** SPEC §2: a JWS claim (aud, iss, iat, jti) is wrong or the jti was already used → 403 INVALID_CLIENT. */
+export class InvalidClientError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(403, 'INVALID_CLIENT', 'Cliente inválido', detail, options);
+  }
+}
+
+/** SPEC §1 row 10: a required parameter (x-idempotency-key) is missing → 422 PARAMETRO_NAO_INFORMADO. */
+export class MissingParameterError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(422, 'PARAMETRO_NAO_INFORMADO', 'Parâmetro não informado', detail, options);
+  }
+}
+
+/** SPEC §1 row 10: a parameter (x-idempotency-key) is malformed → 422 PARAMETRO_INVALIDO. */
+export class UnprocessableParameterError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super(422, 'PARAMETRO_INVALIDO', 'Parâmetro inválido', detail, options);
+  }
+}
+
+/** SPEC §1 row 10: the x-idempotency-key was used with a different `data` → 422 ERRO_IDEMPOTENCIA. */
+export class IdempotencyError extends GatewayError {
+  constructor(detail = 'the message content (claim data) differs from the content stored under this x-idempotency-key', options?: GatewayErrorOptions) {
+    super(422, 'ERRO_IDEMPOTENCIA', 'Erro de idempotência', detail, options);
+  }
+}
+
+/**
+ * SPEC §1 row 10: a request with this x-idempotency-key is still being processed → 409 (IETF
+ * draft-ietf-httpapi-idempotency-key-header §2.6), never forwarded a second time.
+ */
+export class IdempotencyConflictError extends GatewayError {
+  constructor() {
+    super(409, 'ERRO_IDEMPOTENCIA', 'Requisição em processamento', 'a request with this x-idempotency-key is still being processed; retry later', {
+      headers: { 'retry-after': '1' },
+    });
+  }
+}
+
 /** Request too large for the listener (Node's header limit → 431). */
 export class HeadersTooLargeError extends GatewayError {
   constructor() {

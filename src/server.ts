@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import type { Config } from './config/load.js';
 import { buildApp } from './app.js';
 import { buildAdmin } from './admin.js';
@@ -10,6 +11,7 @@ import { GatewayMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { ServerTls, type TlsFiles } from './tls/server-options.js';
 import { watchFiles } from './tls/watch.js';
+import { createServices, type Services } from './services.js';
 
 export interface RunningGateway {
   readonly app: FastifyInstance;
@@ -37,7 +39,10 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
   recordExpiry(metrics, files);
-  const app = await buildApp(config, { logger, tls, metrics });
+  const log = logger === false ? silentLog : logger;
+  const services = createServices(config, log);
+  exposeServiceMetrics(metrics, services);
+  const app = await buildApp(config, { logger, tls, metrics, services });
   await app.listen({ port: config.server.port, host: config.server.host });
 
   // SPEC §3: certificates, keys, trust anchors and CRLs reload when their files change; broken
@@ -61,10 +66,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
 
   let admin: FastifyInstance | undefined;
   if (config.admin) {
+    // SPEC §7: /readyz re-checks the introspection endpoint and the replay store every few seconds.
+    const { introspection, replayStore } = services;
+    if (introspection !== undefined) readiness.probe('introspection', () => introspection.ping());
+    if (replayStore !== undefined) readiness.probe('replayStore', () => replayStore.ping());
     admin = buildAdmin(metrics, readiness);
     await admin.listen({ port: config.admin.port, host: config.admin.host });
+    readiness.start();
   }
-  readiness.start();
 
   return {
     app,
@@ -80,6 +89,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       try {
         await app.close();
         await admin?.close();
+        await services.close();
       } finally {
         clearTimeout(timer);
       }
@@ -104,3 +114,26 @@ function recordExpiry(metrics: GatewayMetrics, files: TlsFiles): void {
   for (const c of files.certificates) set('server', c.cert);
   for (const f of files.clientCa) set('client-ca', f);
 }
+
+/** Introspection cache and directory counters, read at scrape time. */
+function exposeServiceMetrics(metrics: GatewayMetrics, services: Services): void {
+  const { introspection, directory } = services;
+  if (introspection !== undefined) {
+    metrics.countFrom('guarita_introspection_cache_total', 'Introspection cache lookups by result (a hit makes no network call).', {
+      hit: () => introspection.stats().hits,
+      miss: () => introspection.stats().misses,
+    });
+    metrics.countFrom('guarita_introspection_calls_total', 'Calls to the introspection endpoint by outcome.', {
+      ok: () => introspection.stats().networkCalls - introspection.stats().failures,
+      failed: () => introspection.stats().failures,
+    });
+  }
+  if (directory !== undefined) {
+    metrics.countFrom('guarita_jwks_fetches_total', 'Directory key-set fetches by outcome.', {
+      ok: () => directory.stats().fetches - directory.stats().failures,
+      failed: () => directory.stats().failures,
+    });
+  }
+}
+
+const silentLog = pino({ level: 'silent' });

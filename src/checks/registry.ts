@@ -11,6 +11,8 @@ import { certBindingCheck } from './cert-binding.js';
 import { scopeCheck } from './scope.js';
 import { consentCheck } from './consent.js';
 import { permissionCheck } from './permission.js';
+import { jwsRequestCheck } from './jws-request.js';
+import { idempotencyCheck } from './idempotency.js';
 import type { Check, CheckDefinition, CheckDeps } from './types.js';
 
 /** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
@@ -23,6 +25,8 @@ export const CHECKS: readonly CheckDefinition[] = [
   scopeCheck, // row 6
   consentCheck, // row 7
   permissionCheck, // row 8
+  jwsRequestCheck, // row 9
+  idempotencyCheck, // row 10
 ];
 
 export interface NamedCheck {

@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Route } from '../config/load.js';
 import type { Introspector } from '../clients/introspection.js';
 import type { ConsentLookup } from '../clients/consent-lookup.js';
+import type { DirectoryJwks } from '../clients/directory-jwks.js';
+import type { ReplayStore } from '../stores/types.js';
 
 /**
  * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
@@ -16,6 +18,10 @@ export interface CheckDeps {
   readonly introspection?: Introspector | undefined;
   /** The bank's consent service, when `introspection.consentLookup` is configured (SPEC §1 row 7). */
   readonly consents?: ConsentLookup | undefined;
+  /** OFB Directory key sets (SPEC §2); present when a route has `jws.request`. */
+  readonly directory?: DirectoryJwks;
+  /** Replay and idempotency store (SPEC §5); present when a route has `jws.request` or `idempotency`. */
+  readonly replayStore?: ReplayStore;
 }
 
 export interface CheckDefinition {

@@ -12,6 +12,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, visit, isScalar, isMap, isPair, isScalar as isScalarNode, type Document, type Node } from 'yaml';
 import { AuthSchema, ConfigSchema, type RawConfig, type RouteConfig, type AuthConfig } from './schema.js';
 import { ConfigError } from './errors.js';
+import { loadSigningKey } from '../proxy/sign-response.js';
 
 /** A route after defaults are resolved. */
 /** Token checks of a route, defaults applied. */
@@ -233,6 +234,13 @@ function crossCheck(config: RawConfig, fail: Fail): void {
     });
   }
   if (config.replay.store === 'redis' && config.replay.url === undefined) fail(['replay'], 'store: redis needs `url`');
+  if (config.signing) {
+    try {
+      loadSigningKey(config.signing.key);
+    } catch (err) {
+      fail(['signing', 'key'], `not a usable PS256 signing key (RSA private key, PEM PKCS#8 or JWK): ${(err as Error).message}`);
+    }
+  }
   const intro = config.introspection;
   if (intro && intro.clientSecret === undefined && (intro.clientCert === undefined || intro.clientKey === undefined)) {
     fail(['introspection'], 'set clientSecret (client_secret_basic) or clientCert and clientKey (tls_client_auth)');
@@ -271,6 +279,10 @@ function crossCheck(config: RawConfig, fail: Fail): void {
       if (!config.directory) fail(at('jws'), 'jws.request needs a `directory` section (the senders\' JWKS)');
       // SPEC §2: the signing organisation is the org_id of the client certificate.
       if (route.mtls !== 'required') fail(at('mtls'), 'jws.request needs `mtls: required` (the signer is the certificate\'s organisation)');
+    }
+    // SPEC §1 row 10: keys are scoped per client, so the route must know the client.
+    if (route.idempotency && route.mtls !== 'required' && route.auth === 'none') {
+      fail(at('idempotency'), 'idempotency keys are scoped per client: the route needs `mtls: required` or `auth`');
     }
     if (route.jws?.response && !config.signing) fail(at('jws'), 'jws.response needs a `signing` section');
     if (route.jws?.response && route.mtls !== 'required') fail(at('mtls'), 'jws.response needs `mtls: required` (aud is the client\'s org id)');

@@ -49,6 +49,11 @@ export function requestHeaderRewriter(names: UpstreamHeaders, stripped: readonly
     if (ofb.clientId !== undefined) headers[names.clientId] = ofb.clientId;
     if (ofb.consentId !== undefined) headers[names.consentId] = ofb.consentId;
     if (ofb.scope !== undefined) headers[names.tokenScope] = ofb.scope;
+    // SPEC §2: the body's signature, claims and jti were verified by the gateway.
+    if (ofb.jwsJti !== undefined) {
+      headers['x-jws-verified'] = 'true';
+      headers['x-jws-jti'] = ofb.jwsJti;
+    }
     headers['x-forwarded-for'] = request.ip;
     headers['x-forwarded-proto'] = 'https';
     const host = request.headers.host;

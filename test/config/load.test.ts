@@ -3,6 +3,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { serverBlock, testPki } from '../helpers/gateway.js';
@@ -93,6 +94,30 @@ t.test('config', async (tt) => {
     t2.equal(loadConfig(write(withDefault), {}).routes[0]!.upstream, 'http://127.0.0.1:7001', '${VAR:-default}');
   });
 
+  await tt.test('signing.key must be an RSA private key of at least 2048 bits (PEM or JWK)', async (t2) => {
+    const keyFile = (text: string) => write(text);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const ok = [
+      rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      JSON.stringify(rsa.privateKey.export({ format: 'jwk' })),
+    ];
+    for (const text of ok) {
+      const config = loadConfig(write(`${server}signing: { key: ${keyFile(text)}, kid: k, orgId: o }\nroutes:\n${route}`));
+      t2.ok(config.signing, 'accepted');
+    }
+    const bad: [string, RegExp][] = [
+      ['not a key', /not a usable PS256 signing key/],
+      [generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /must be an RSA private key/],
+      [generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /1024 bits/],
+      [rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(), /not a usable PS256 signing key/],
+    ];
+    for (const [text, message] of bad) {
+      const err = errorOf(() => loadConfig(write(`${server}signing: { key: ${keyFile(text)}, kid: k, orgId: o }\nroutes:\n${route}`)));
+      t2.equal(err.key, 'signing.key');
+      t2.match(err.message, message);
+    }
+  });
+
   await tt.test('cross-checks', async (t2) => {
     const cases: [string, string, RegExp][] = [
       [`${server}routes:\n${route}    auth: { scopes: [accounts] }\n`, 'routes[0].auth', /introspection/],
@@ -101,6 +126,7 @@ t.test('config', async (tt) => {
       [`${server}routes:\n${route}${route}`, 'routes[1].path', /duplicates routes\[0\]/],
       [`${server}routes:\n  - path: /x\n    upstream: http://127.0.0.1:1/base\n`, 'routes[0].upstream', /origin/],
       [`${server}  ingress: { port: 8080, trustedProxies: [10.0.0.0/33] }\nroutes:\n${route}`, 'server.ingress.trustedProxies[0]', /CIDR/],
+      [`${server}routes:\n${route}    mtls: optional\n    idempotency: true\n`, 'routes[0].idempotency', /scoped per client/],
     ];
     for (const [text, key, message] of cases) {
       const err = errorOf(() => loadConfig(write(text)));

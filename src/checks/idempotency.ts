@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { IdempotencyHandle } from '../context.js';
+import { REPLAY_TTL_MS, type ReplayStore } from '../stores/types.js';
+import {
+  ClientCertificateError,
+  IdempotencyConflictError,
+  IdempotencyError,
+  MissingParameterError,
+  UnprocessableParameterError,
+} from '../errors.js';
+import type { CheckDefinition } from './types.js';
+
+/** OFB OpenAPI `x-idempotency-key`: 1–40 characters, pattern `^(?!\s)(.*)(\S)$`. */
+const MAX_KEY_LENGTH = 40;
+
+/** OFB lists the key on POST and PATCH; PUT and DELETE are idempotent by definition (RFC 9110 §9.2.2). */
+const METHODS = new Set(['POST', 'PATCH']);
+
+/** The in-progress lock outlives the upstream timeout by this much, then lapses on its own. */
+const LOCK_MARGIN_MS = 60_000;
+
+/** A stored record: `pending` while the first request is upstream, `done` once a 2xx was stored. */
+type IdempotencyRecord =
+  | { state: 'pending'; target: string; fingerprint: string }
+  | { state: 'done'; target: string; fingerprint: string; status: number; contentType?: string; body: string };
+
+/**
+ * SPEC §1 row 10 — `x-idempotency-key` required (missing → 422 PARAMETRO_NAO_INFORMADO, malformed →
+ * 422 PARAMETRO_INVALIDO), scoped per client (client id from the token, else org_id). The request is
+ * compared on the decoded `data` claim of the verified JWS (each retry carries a new jti/iat), or on
+ * the JSON body of an unsigned route, plus its method and path:
+ * - first use: an atomic in-progress lock is taken in the replay store and the request forwarded;
+ *   a 2xx response is stored for 24 h, anything else releases the key;
+ * - same key, same request, response stored → the stored status and body replayed (by the forwarder,
+ *   request.ofb.storedResponse), upstream not called;
+ * - same key, different request → 422 ERRO_IDEMPOTENCIA;
+ * - same key while the first is still upstream → 409 + Retry-After (IETF idempotency-key draft
+ *   §2.6): a concurrent duplicate never reaches upstream twice.
+ */
+export const idempotencyCheck: CheckDefinition = {
+  name: 'idempotency',
+  phase: 'body',
+  create(route, deps) {
+    if (!route.idempotency) return undefined;
+    const store = deps.replayStore;
+    if (store === undefined) throw new TypeError('idempotency needs deps.replayStore');
+    const lockTtlMs = route.timeoutMs + LOCK_MARGIN_MS;
+
+    return async function enforceIdempotency(request) {
+      if (!METHODS.has(request.method)) return;
+      const key = request.headers['x-idempotency-key'];
+      if (key === undefined) throw new MissingParameterError('x-idempotency-key header is required');
+      if (typeof key !== 'string' || !validKey(key)) {
+        throw new UnprocessableParameterError(`x-idempotency-key must have 1 to ${MAX_KEY_LENGTH} characters, without leading or trailing white space`);
+      }
+      const namespace = request.ofb.clientId ?? request.ofb.identity?.orgId;
+      if (namespace === undefined) throw new ClientCertificateError('idempotency keys are scoped per client: a client certificate is required');
+
+      const storeKey = `idem:${encodeURIComponent(namespace)}:${createHash('sha256').update(key).digest('base64url')}`;
+      const target = `${request.method} ${pathOf(request.url)}`;
+      const fingerprint = fingerprintOf(request);
+      const lock = JSON.stringify({ state: 'pending', target, fingerprint } satisfies IdempotencyRecord);
+
+      // Two rounds: the record may lapse between a failed SET NX and the GET.
+      for (let round = 0; round < 2; round++) {
+        if (await store.setIfAbsent(storeKey, lock, lockTtlMs)) {
+          request.ofb.idempotency = idempotencyHandle(store, storeKey, target, fingerprint);
+          return;
+        }
+        const record = parseRecord(await store.get(storeKey));
+        if (record === undefined) continue;
+        if (record.target !== target) throw new IdempotencyError('this x-idempotency-key was already used for a different request (method or path)');
+        if (record.fingerprint !== fingerprint) throw new IdempotencyError();
+        if (record.state === 'pending') throw new IdempotencyConflictError();
+        // The forwarder answers with it instead of calling upstream.
+        request.ofb.storedResponse = { statusCode: record.status, contentType: record.contentType, body: Buffer.from(record.body, 'base64') };
+        return;
+      }
+      throw new IdempotencyConflictError();
+    };
+  },
+};
+
+/** 1–40 characters, not starting or ending with white space. */
+function validKey(key: string): boolean {
+  return key.length >= 1 && key.length <= MAX_KEY_LENGTH && !/^\s|\s$/.test(key);
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/** SHA-256 of the canonical JSON of the JWS `data` claim, else of the JSON body, else of the raw bytes. */
+function fingerprintOf(request: FastifyRequest): string {
+  const hash = createHash('sha256');
+  const payload = request.ofb.jwsPayload;
+  if (payload !== undefined) return hash.update(`data:${canonicalJson(payload.data ?? null)}`).digest('base64url');
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  try {
+    return hash.update(`json:${canonicalJson(JSON.parse(body.toString('utf8')))}`).digest('base64url');
+  } catch {
+    return hash.update('raw:').update(body).digest('base64url');
+  }
+}
+
+/** JSON with object members sorted by name, recursively: equal data → equal text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function parseRecord(raw: string | undefined): IdempotencyRecord | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const record = JSON.parse(raw) as IdempotencyRecord;
+    return record.state === 'pending' || record.state === 'done' ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function idempotencyHandle(store: ReplayStore, storeKey: string, target: string, fingerprint: string): IdempotencyHandle {
+  let settled = false;
+  return {
+    async settle(statusCode, contentType, body) {
+      if (settled) return;
+      settled = true;
+      // SPEC §1 row 10: only 2xx responses are stored; anything else frees the key for a retry.
+      if (statusCode < 200 || statusCode > 299) {
+        await store.delete(storeKey);
+        return;
+      }
+      const record: IdempotencyRecord = {
+        state: 'done',
+        target,
+        fingerprint,
+        status: statusCode,
+        ...(contentType === undefined ? {} : { contentType }),
+        body: body.toString('base64'),
+      };
+      await store.set(storeKey, JSON.stringify(record), REPLAY_TTL_MS);
+    },
+    async release() {
+      if (settled) return;
+      settled = true;
+      await store.delete(storeKey);
+    },
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The OFB Directory keystore client (SPEC §2): the signing keys an organisation publishes at
+ * `directory.jwksUri` (`{orgId}`, `{softwareId}`), the only keys a JWS request body is verified with.
+ *
+ * - Cached per key-set URL for `cacheTtlSeconds`, in an LRU bounded by {@link MAX_CACHED_KEY_SETS}.
+ * - An unknown `kid` refetches the set at most once per `refetchCooldownSeconds` per URL, so a
+ *   client sending random kids cannot make the gateway hammer the directory.
+ * - Directory down: a cached set is served for up to `maxStaleSeconds` past its lifetime (asking
+ *   the directory again at most once per cooldown); with none the request is refused with 503.
+ * - Only RSA keys usable for PS256 signatures are kept: `use` absent or `sig`, `key_ops` absent or
+ *   with `verify`, `alg` absent or `PS256`. Only the public members (`n`, `e`) are imported.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import { importJWK, type CryptoKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { DirectoryConfig } from '../config/schema.js';
+import { BadSignatureError, ClientCertificateError, ServiceUnavailableError } from '../errors.js';
+
+/** Organisations whose key sets are kept at once (the OFB Directory lists about a thousand). */
+export const MAX_CACHED_KEY_SETS = 10_000;
+
+/** Largest key-set document accepted from the directory. */
+const MAX_JWKS_BYTES = 1_048_576;
+
+/** The organisation that signed a request: from the client certificate (SPEC §3). */
+export interface SignerOrganisation {
+  readonly orgId: string;
+  readonly softwareId?: string | undefined;
+}
+
+export interface DirectoryJwks {
+  /**
+   * The organisation's PS256 verification keys with this `kid` (usually one; FAPI 1 Adv. §8.11
+   * allows duplicates). Throws BadSignatureError for an unknown kid, ServiceUnavailableError when no
+   * key set can be had.
+   */
+  keysFor(org: SignerOrganisation, kid: string): Promise<readonly CryptoKey[]>;
+  /** The key-set URL for an organisation. */
+  jwksUriFor(org: SignerOrganisation): string;
+  /** Key-set fetches made and how many failed (metrics). */
+  stats(): { readonly fetches: number; readonly failures: number };
+  close(): Promise<void>;
+}
+
+export interface DirectoryJwksOptions {
+  /** Warnings for the logs (directory outage, stale set served). */
+  readonly onWarning?: (message: string, err?: unknown) => void;
+  /** Clock in ms (tests). */
+  readonly now?: () => number;
+}
+
+interface KeySet {
+  readonly keys: ReadonlyMap<string, readonly CryptoKey[]>;
+  readonly fetchedAt: number;
+  /** Last time the directory was asked for this set (fetch or refetch on an unknown kid). */
+  attemptedAt: number;
+  /** Last failed attempt while this set was cached. */
+  failedAt: number | undefined;
+}
+
+/** Build the directory client; `close()` it with the gateway. */
+export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJwksOptions = {}): DirectoryJwks {
+  const clock = options.now ?? Date.now;
+  const warn = options.onWarning ?? (() => undefined);
+  const ttlMs = config.cacheTtlSeconds * 1000;
+  const staleMs = config.maxStaleSeconds * 1000;
+  const cooldownMs = config.refetchCooldownSeconds * 1000;
+  const timeoutMs = config.timeoutMs;
+  const agent = new Agent({
+    connect: { timeout: timeoutMs, ...(config.ca === undefined ? {} : { ca: readFileSync(config.ca) }) },
+    keepAliveTimeout: 30_000,
+    connections: 16,
+  });
+  const cache = new LRUCache<string, KeySet>({ max: MAX_CACHED_KEY_SETS });
+  const inflight = new Map<string, Promise<KeySet>>();
+
+  function jwksUriFor(org: SignerOrganisation): string {
+    const template = config.jwksUri;
+    if (template.includes('{softwareId}') && org.softwareId === undefined) {
+      throw new ClientCertificateError('the client certificate carries no software_id (UID), needed to find its keys in the directory');
+    }
+    return template.replaceAll('{orgId}', encodeURIComponent(org.orgId)).replaceAll('{softwareId}', encodeURIComponent(org.softwareId ?? ''));
+  }
+
+  let fetches = 0;
+  let failures = 0;
+
+  /** One fetch per URL at a time: concurrent misses share it. */
+  function refresh(url: string): Promise<KeySet> {
+    let pending = inflight.get(url);
+    if (pending === undefined) {
+      fetches++;
+      pending = fetchKeySet(agent, url, timeoutMs)
+        .catch((err: unknown) => {
+          failures++;
+          throw err;
+        })
+        .then((keys) => {
+          const now = clock();
+          const set: KeySet = { keys, fetchedAt: now, attemptedAt: now, failedAt: undefined };
+          cache.set(url, set);
+          return set;
+        })
+        .finally(() => inflight.delete(url));
+      inflight.set(url, pending);
+    }
+    return pending;
+  }
+
+  async function current(url: string): Promise<KeySet> {
+    const now = clock();
+    const cached = cache.get(url);
+    if (cached !== undefined && now - cached.fetchedAt < ttlMs) return cached;
+    const usable = (set: KeySet, at: number) => at - set.fetchedAt < ttlMs + staleMs;
+    // The directory failed a moment ago: serve the stale set without asking again before the cooldown.
+    if (cached !== undefined && cached.failedAt !== undefined && now - cached.failedAt < cooldownMs && usable(cached, now)) return cached;
+    try {
+      return await refresh(url);
+    } catch (err) {
+      const stale = cache.get(url);
+      const at = clock();
+      if (stale !== undefined && usable(stale, at)) {
+        stale.failedAt = at;
+        stale.attemptedAt = at;
+        warn('directory unreachable: serving a cached key set', err);
+        return stale;
+      }
+      cache.delete(url);
+      warn('directory unreachable and no usable cached key set', err);
+      // SPEC §5: fail closed.
+      throw new ServiceUnavailableError({ cause: err });
+    }
+  }
+
+  return {
+    jwksUriFor,
+    stats: () => ({ fetches, failures }),
+    async keysFor(org, kid) {
+      const url = jwksUriFor(org);
+      let set = await current(url);
+      let keys = set.keys.get(kid);
+      if (keys === undefined && clock() - set.attemptedAt >= cooldownMs) {
+        // Marked before the fetch so concurrent unknown kids share this one refetch.
+        set.attemptedAt = clock();
+        try {
+          set = await refresh(url);
+        } catch (err) {
+          set.failedAt = clock();
+          warn('directory unreachable on a refetch for an unknown kid', err);
+        }
+        keys = set.keys.get(kid);
+      }
+      if (keys === undefined) {
+        throw new BadSignatureError('the JWS kid is not among the signing keys the organisation publishes in the directory');
+      }
+      return keys;
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+async function fetchKeySet(agent: Agent, url: string, timeoutMs: number): Promise<Map<string, CryptoKey[]>> {
+  const res = await request(url, {
+    dispatcher: agent,
+    method: 'GET',
+    headers: { accept: 'application/jwk-set+json, application/json' },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  // An organisation without a published key set has no keys (every kid is unknown); any other
+  // non-200 is an outage.
+  if (res.statusCode === 404) {
+    await res.body.dump();
+    return new Map();
+  }
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new Error(`directory answered HTTP ${res.statusCode} for ${url}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JWKS_BYTES) {
+      res.body.destroy();
+      throw new Error(`directory key set at ${url} exceeds ${MAX_JWKS_BYTES} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const document: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const list = typeof document === 'object' && document !== null ? (document as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(list)) throw new Error(`directory key set at ${url} has no "keys" array`);
+  return importSigningKeys(list);
+}
+
+/** The keys of a JWKS usable to verify PS256 signatures, by kid. Unusable keys are skipped. */
+export async function importSigningKeys(list: readonly unknown[]): Promise<Map<string, CryptoKey[]>> {
+  const keys = new Map<string, CryptoKey[]>();
+  for (const item of list) {
+    if (typeof item !== 'object' || item === null) continue;
+    const jwk = item as Record<string, unknown>;
+    if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || jwk.kid === '') continue;
+    if (typeof jwk.n !== 'string' || typeof jwk.e !== 'string') continue;
+    if (jwk.use !== undefined && jwk.use !== 'sig') continue;
+    if (jwk.alg !== undefined && jwk.alg !== 'PS256') continue;
+    if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) continue;
+    // RFC 7518 §3.5: PS256 keys are at least 2048 bits.
+    if (modulusBits(jwk.n) < 2048) continue;
+    let key: CryptoKey;
+    try {
+      // Public members only: a JWKS that leaks `d` must not turn into a private key here.
+      key = (await importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'PS256')) as CryptoKey;
+    } catch {
+      continue;
+    }
+    const same = keys.get(jwk.kid);
+    if (same === undefined) keys.set(jwk.kid, [key]);
+    else same.push(key);
+  }
+  return keys;
+}
+
+/** Bit length of a base64url big-endian RSA modulus. */
+function modulusBits(n: string): number {
+  const bytes = Buffer.from(n, 'base64url');
+  let i = 0;
+  while (i < bytes.length && bytes[i] === 0) i++;
+  if (i === bytes.length) return 0;
+  return (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i] as number));
+}

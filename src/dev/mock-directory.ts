@@ -1,0 +1,116 @@
+/**
+ * A mock OFB Directory keystore for development, tests and the demo: an HTTPS server serving
+ * `/{orgId}/application.jwks` (the org-level signing keys, ofb/requirements.md §5), counting the
+ * fetches and able to play an outage. Plus PS256 organisation keys and a signer for request bodies.
+ * Never for production.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { CompactSign, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+
+/** An organisation's PS256 signing key (what the participant registers in the directory). */
+export interface OrgSigningKey {
+  readonly orgId: string;
+  readonly kid: string;
+  readonly privateKey: CryptoKey;
+  /** Public JWK with `kid`, `use: sig`, `alg: PS256`: what the directory publishes. */
+  readonly publicJwk: JWK;
+}
+
+/** Generate a PS256 key for `orgId` (RSA 2048). */
+export async function generateOrgKey(orgId: string, kid: string = randomUUID()): Promise<OrgSigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('PS256', { extractable: true });
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'PS256' };
+  return { orgId, kid, privateKey, publicJwk };
+}
+
+/**
+ * Sign a request body the way an OFB participant does: compact JWS, PS256, header `kid` and
+ * `typ: JWT`, claims = `body` members + `aud`, `iss` (the org), a fresh UUID v4 `jti`, `iat` = now.
+ */
+export function signAsOrg(key: OrgSigningKey, aud: string, body: Record<string, unknown>): Promise<string> {
+  const claims = { aud, iss: key.orgId, jti: randomUUID(), iat: Math.floor(Date.now() / 1000), ...body };
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader({ alg: 'PS256', kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey);
+}
+
+export interface MockDirectoryOptions {
+  /** PEM server certificate (and chain) and key. */
+  readonly cert: string;
+  readonly key: string;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0 (any free port). */
+  readonly port?: number;
+}
+
+export interface MockDirectory {
+  /** `https://host:port`. */
+  readonly url: string;
+  /** The `directory.jwksUri` template for this directory. */
+  readonly jwksUri: string;
+  /** Publish (replace) an organisation's key set. */
+  publish(orgId: string, keys: readonly JWK[]): void;
+  /** Stop publishing an organisation (its URL answers 404). */
+  unpublish(orgId: string): void;
+  /** Key-set fetches served (or refused while down) for one organisation, or for all. */
+  fetches(orgId?: string): number;
+  /** While down every request is answered 503. */
+  setDown(down: boolean): void;
+  close(): Promise<void>;
+}
+
+const JWKS_PATH = /^\/([^/]+)\/application\.jwks$/;
+
+/** Start a mock directory keystore over HTTPS. */
+export async function startMockDirectory(options: MockDirectoryOptions): Promise<MockDirectory> {
+  const sets = new Map<string, readonly JWK[]>();
+  const counts = new Map<string, number>();
+  let down = false;
+  const server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
+    const match = JWKS_PATH.exec((req.url ?? '').split('?')[0] ?? '');
+    const orgId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+    if (orgId !== undefined) counts.set(orgId, (counts.get(orgId) ?? 0) + 1);
+    if (down) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('directory down');
+      return;
+    }
+    const keys = orgId === undefined ? undefined : sets.get(orgId);
+    if (keys === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  const url = `https://${host}:${port}`;
+  return {
+    url,
+    jwksUri: `${url}/{orgId}/application.jwks`,
+    publish(orgId, keys) {
+      sets.set(orgId, [...keys]);
+    },
+    unpublish(orgId) {
+      sets.delete(orgId);
+    },
+    fetches(orgId) {
+      if (orgId !== undefined) return counts.get(orgId) ?? 0;
+      let total = 0;
+      for (const n of counts.values()) total += n;
+      return total;
+    },
+    setDown(value) {
+      down = value;
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * `replay.store: memory` — the embedded default for one replica (SPEC §5): an LRU bounded by
+ * `maxEntries`, every entry with its own TTL. Node runs one callback at a time, so a check-then-set
+ * without an await in between is atomic.
+ */
+import { LRUCache } from 'lru-cache';
+import { REPLAY_TTL_MS, type ReplayStore } from './types.js';
+
+export interface MemoryStoreOptions {
+  /** Largest number of entries; the least recently used go first when it is reached. */
+  readonly maxEntries: number;
+}
+
+/** Build an in-memory store. Entries evicted under pressure are forgotten (bounded memory wins). */
+export function createMemoryStore(options: MemoryStoreOptions): ReplayStore {
+  if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
+  const cache = new LRUCache<string, string>({ max: options.maxEntries, ttl: REPLAY_TTL_MS, ttlAutopurge: false });
+  return {
+    kind: 'memory',
+    async setIfAbsent(key, value, ttlMs) {
+      if (cache.has(key)) return false;
+      cache.set(key, value, { ttl: ttlMs });
+      return true;
+    },
+    async get(key) {
+      return cache.get(key);
+    },
+    async set(key, value, ttlMs) {
+      cache.set(key, value, { ttl: ttlMs });
+    },
+    async delete(key) {
+      cache.delete(key);
+    },
+    async ping() {},
+    async close() {
+      cache.clear();
+    },
+  };
+}

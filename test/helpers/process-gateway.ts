@@ -1,0 +1,58 @@
+/** A gateway in its own process (`node dist/src/cli.js --config FILE`), as a replica runs in production. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { testPki } from './gateway.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+export interface ProcessGateway {
+  readonly port: number;
+  readonly pid: number;
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** Write `yaml` (`{{pki}}` replaced), start the CLI on it and wait for its "guarita listening" log line. */
+export async function startProcessGateway(t: Teardown, yaml: string): Promise<ProcessGateway> {
+  const { dir } = await testPki();
+  const configDir = mkdtempSync(join(tmpdir(), 'guarita-proc-'));
+  const file = join(configDir, 'routes.yaml');
+  writeFileSync(file, yaml.replaceAll('{{pki}}', dir));
+  const child = spawn(process.execPath, [CLI, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  t.teardown(async () => {
+    if (child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    }
+    rmSync(configDir, { recursive: true, force: true });
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway process did not start: ${stderr}`)), 15_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway process exited with ${code}: ${stderr}`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'guarita listening' && typeof entry.port === 'number') {
+          clearTimeout(timer);
+          resolve(entry.port);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  });
+  return { port, pid: child.pid as number };
+}

@@ -4,7 +4,7 @@
  * register the clients: org ids, software ids, OFB subject DNs, thumbprints.
  */
 import { X509Certificate } from 'node:crypto';
-import { createDevPki, writeDevPki } from './pki.js';
+import { createDevPki, writeBankSigningKey, writeDevPki } from './pki.js';
 import type { ClientPem } from './pki.js';
 import { identityFromDer } from '../tls/identity.js';
 
@@ -15,7 +15,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const pki = await createDevPki();
-  const written = await writeDevPki(dir, pki);
+  const written = { ...(await writeDevPki(dir, pki)), 'signing.key': await writeBankSigningKey(dir) };
   console.log(`Dev PKI written to ${dir} (valid for 30 days; for development only):`);
   for (const path of Object.values(written)) console.log(`  ${path}`);
   for (const [name, client] of [['client1', pki.client1], ['client2', pki.client2]] as [string, ClientPem][]) {

@@ -6,7 +6,7 @@
  * RSA-2048 / SHA-256 everywhere: the FAPI TLS 1.2 cipher suites are
  * ECDHE-RSA / DHE-RSA, so at least the server certificate must be RSA.
  */
-import { randomInt, randomUUID, webcrypto } from 'node:crypto';
+import { generateKeyPairSync, randomInt, randomUUID, webcrypto } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { x509 } from '../x509.js';
@@ -242,4 +242,16 @@ async function issue(
 async function toPem(certificate: x509.X509Certificate, privateKey: webcrypto.CryptoKey): Promise<Pem> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', privateKey);
   return { cert: certificate.toString('pem'), key: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
+}
+
+/**
+ * Write the bank's response-signing key (RSA 2048, PKCS#8 PEM; `signing.key` in routes.yaml) to
+ * `dir/signing.key`, mode 0600. Development only: a production key lives in an HSM or a secret.
+ */
+export async function writeBankSigningKey(dir: string): Promise<string> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const path = join(dir, 'signing.key');
+  await writeFile(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
 }

@@ -1,0 +1,41 @@
+/**
+ * `npm run sandbox`: the sandbox on the ports the shipped routes.yaml uses — mock bank API :9001,
+ * mock authorization server :9100, mock directory :9200 — with the dev PKI from `npm run certs`.
+ * Prints the tokens it knows and a request to try. Ctrl-C stops it.
+ */
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startSandbox } from './sandbox.js';
+import { identityFromDer } from '../tls/identity.js';
+
+async function main(certDir: string): Promise<void> {
+  if (!existsSync(join(certDir, 'client1.crt'))) {
+    console.error(`no dev PKI in ${certDir}: run \`npm run certs\` first`);
+    process.exitCode = 2;
+    return;
+  }
+  const read = (name: string) => readFileSync(join(certDir, name), 'utf8');
+  const client = (name: string) => {
+    const cert = read(`${name}.crt`);
+    const id = identityFromDer(new X509Certificate(cert).raw);
+    if (id.orgId === undefined || id.softwareId === undefined) throw new Error(`${name}.crt has no OFB org_id/software_id`);
+    return { cert, key: read(`${name}.key`), orgId: id.orgId, softwareId: id.softwareId };
+  };
+  const sandbox = await startSandbox(
+    { ca: { cert: read('ca.crt'), key: '' }, server: { cert: read('server.crt'), key: read('server.key') }, client1: client('client1'), client2: client('client2') },
+    { bank: 9001, as: 9100, directory: 9200 },
+  );
+  console.log(`sandbox up: bank API ${sandbox.bank.url}, authorization server ${sandbox.as.url}, directory ${sandbox.directory.url}`);
+  console.log('tokens the authorization server knows (bound to the certificates in certs/):');
+  for (const [name, token] of Object.entries(sandbox.tokens)) console.log(`  ${name.padEnd(16)} ${token}`);
+  console.log(`\nstart the gateway in another terminal:  npx guarita routes.yaml\nthen try:
+  curl --cacert ${certDir}/ca.crt --cert ${certDir}/client1.crt --key ${certDir}/client1.key \\
+       -H "x-fapi-interaction-id: $(node -p 'crypto.randomUUID()')" -H "Authorization: Bearer ${sandbox.tokens.accounts}" \\
+       https://localhost:8443/open-banking/accounts/v2/accounts`);
+  const stop = () => void sandbox.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+void main(resolve(process.argv[2] ?? 'certs'));

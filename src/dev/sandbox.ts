@@ -1,0 +1,155 @@
+/**
+ * The bundled sandbox: a mock bank API, a mock authorization server (introspection with bound
+ * tokens and consents in several states) and a mock OFB Directory (the client organisations'
+ * signing keys) on loopback. `npm run sandbox` runs it on fixed ports for the shipped routes.yaml;
+ * `npm run demo` runs it on free ports. Development only.
+ */
+import { X509Certificate } from 'node:crypto';
+import { startMockBank, type MockBank } from './mock-bank.js';
+import { startMockAuthorizationServer, type MockAuthorizationServer } from './mock-as.js';
+import { generateOrgKey, startMockDirectory, type MockDirectory, type OrgSigningKey } from './mock-directory.js';
+import type { ClientPem, Pem } from './pki.js';
+import { thumbprintOf } from '../tls/identity.js';
+
+/** The introspection client secret of the sandbox (never a production value). */
+export const SANDBOX_CLIENT_SECRET = 'sandbox-secret';
+/** The bank's org id in the sandbox (`signing.orgId`). */
+export const SANDBOX_BANK_ORG_ID = '00000000-0000-4000-8000-000000000b4c';
+
+export interface SandboxPki {
+  readonly ca: Pem;
+  readonly server: Pem;
+  readonly client1: ClientPem;
+  readonly client2: ClientPem;
+}
+
+/** Named access tokens the mock authorization server knows. */
+export interface SandboxTokens {
+  /** client1, bound to its certificate, accounts scope, consent AUTHORISED with ACCOUNTS_READ only. */
+  readonly accounts: string;
+  /** client1, consent REJECTED. */
+  readonly rejectedConsent: string;
+  /** client1, payments scope, consent CONSUMED (payments tokens skip the consent status check). */
+  readonly payments: string;
+  /** client2, bound to client2's certificate. */
+  readonly client2Accounts: string;
+}
+
+export interface Sandbox {
+  readonly bank: MockBank;
+  readonly as: MockAuthorizationServer;
+  readonly directory: MockDirectory;
+  readonly tokens: SandboxTokens;
+  /** The client organisations' request-signing keys (published in the mock directory). */
+  readonly orgKeys: { readonly client1: OrgSigningKey; readonly client2: OrgSigningKey };
+  close(): Promise<void>;
+}
+
+export interface SandboxPorts {
+  readonly bank?: number;
+  readonly as?: number;
+  readonly directory?: number;
+}
+
+export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}): Promise<Sandbox> {
+  const bank = await startMockBank(ports.bank ?? 0);
+  const as = await startMockAuthorizationServer({ port: ports.as ?? 0, clientSecret: SANDBOX_CLIENT_SECRET });
+  const directory = await startMockDirectory({ cert: pki.server.cert, key: pki.server.key, port: ports.directory ?? 0 });
+  const orgKeys = { client1: await generateOrgKey(pki.client1.orgId), client2: await generateOrgKey(pki.client2.orgId) };
+  directory.publish(pki.client1.orgId, [orgKeys.client1.publicJwk]);
+  directory.publish(pki.client2.orgId, [orgKeys.client2.publicJwk]);
+
+  const exp = () => Math.floor(Date.now() / 1000) + 24 * 3600;
+  const bound = (client: Pem) => ({ 'x5t#S256': thumbprintOf(new X509Certificate(client.cert).raw) });
+  const consent = (id: string, status: string, clientId: string, permissions: string[]) => ({ id, status, clientId, permissions });
+  const token = (name: string, claims: Record<string, unknown>) => {
+    const value = `sandbox-${name}`;
+    as.tokens.set(value, { active: true, exp: exp(), ...claims });
+    return value;
+  };
+  const tokens: SandboxTokens = {
+    accounts: token('accounts', {
+      client_id: 'client1-app',
+      scope: 'openid accounts consent:urn:sandbox:C1',
+      cnf: bound(pki.client1),
+      consent: consent('urn:sandbox:C1', 'AUTHORISED', 'client1-app', ['ACCOUNTS_READ', 'RESOURCES_READ']),
+    }),
+    rejectedConsent: token('rejected-consent', {
+      client_id: 'client1-app',
+      scope: 'openid accounts consent:urn:sandbox:C2',
+      cnf: bound(pki.client1),
+      consent: consent('urn:sandbox:C2', 'REJECTED', 'client1-app', ['ACCOUNTS_READ']),
+    }),
+    payments: token('payments', {
+      client_id: 'client1-app',
+      scope: 'openid payments consent:urn:sandbox:P1',
+      cnf: bound(pki.client1),
+      consent: consent('urn:sandbox:P1', 'CONSUMED', 'client1-app', []),
+    }),
+    client2Accounts: token('client2-accounts', {
+      client_id: 'client2-app',
+      scope: 'openid accounts consent:urn:sandbox:C3',
+      cnf: bound(pki.client2),
+      consent: consent('urn:sandbox:C3', 'AUTHORISED', 'client2-app', ['ACCOUNTS_READ']),
+    }),
+  };
+  return {
+    bank,
+    as,
+    directory,
+    tokens,
+    orgKeys,
+    async close() {
+      await Promise.all([bank.close(), as.close(), directory.close()]);
+    },
+  };
+}
+
+export interface SandboxConfigOptions {
+  /** Directory holding ca.crt, server.crt/key and signing.key. */
+  readonly certDir: string;
+  readonly port: number;
+  readonly adminPort: number;
+  readonly bankUrl: string;
+  readonly introspectionEndpoint: string;
+  readonly jwksUri: string;
+}
+
+/** routes.yaml for a gateway in front of the sandbox — the same routes as the shipped routes.yaml. */
+export function sandboxRoutesYaml(o: SandboxConfigOptions): string {
+  return `server:
+  port: ${o.port}
+  host: 127.0.0.1
+  publicBaseUrl: https://localhost:${o.port}
+  tls:
+    certificates:
+      - { cert: ${o.certDir}/server.crt, key: ${o.certDir}/server.key }
+    clientCa: [${o.certDir}/ca.crt]
+admin: { port: ${o.adminPort}, host: 127.0.0.1 }
+log: { level: warn }
+introspection:
+  endpoint: ${o.introspectionEndpoint}
+  clientId: guarita
+  clientSecret: ${SANDBOX_CLIENT_SECRET}
+directory:
+  jwksUri: ${o.jwksUri}
+  ca: ${o.certDir}/ca.crt
+replay: { store: memory }
+signing: { key: ${o.certDir}/signing.key, kid: sandbox-bank, orgId: ${SANDBOX_BANK_ORG_ID} }
+routes:
+  - path: /open-banking/accounts/v2
+    methods: [GET]
+    upstream: ${o.bankUrl}
+    auth: { scopes: [accounts], consent: required, permissions: ofb }
+  - path: /open-banking/payments/v4/pix/payments
+    methods: [POST]
+    upstream: ${o.bankUrl}
+    auth: { scopes: [payments], consent: required }
+    jws: { request: true, response: true }
+    idempotency: true
+  - path: /open-banking/products-services/v1
+    upstream: ${o.bankUrl}
+    mtls: none
+    auth: none
+`;
+}

@@ -150,7 +150,9 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       }
       // stdout (the JSON log) goes to a file: piping it to this process would add our CPU to the run.
       const log = openSync(join(env.dir, `guarita-${id}.log`), 'a');
-      const service = startService(process.execPath, [GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
+      // GUARITA_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
+      const nodeArgs = (process.env.GUARITA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+      const service = startService(process.execPath, [...nodeArgs, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
       closeSync(log);
       await whenReady(service, waitForPort(port, 15_000, service));
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);

@@ -9,6 +9,8 @@
 import { generateKeyPairSync, randomInt, randomUUID, webcrypto } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CRLNumber, id_ce_cRLNumber } from '@peculiar/asn1-x509';
 import { x509 } from '../x509.js';
 
 /** PEM-encoded certificate and its PKCS#8 ("PRIVATE KEY") private key. */
@@ -51,6 +53,30 @@ export interface ClientCertOptions extends Validity {
   cnpj?: string;
   /** Put the org id in OU instead of organizationIdentifier, like certificates issued up to 2022-08-31. */
   legacyOu?: boolean;
+}
+
+/** Options for {@link createIntermediateCa}. */
+export interface IntermediateCaOptions extends Validity {
+  /**
+   * basicConstraints cA; default true. `false` issues a certificate that may sign certificates
+   * (keyUsage keyCertSign) but is not a CA, which verifiers must refuse as an issuer (OpenSSL
+   * raises INVALID_CA, then INVALID_PURPOSE, which is what Node reports).
+   */
+  isCa?: boolean;
+  /** basicConstraints pathLenConstraint; default none. */
+  pathLength?: number;
+}
+
+/** Options for {@link createCrl}. */
+export interface CrlOptions {
+  /** Default: one hour ago. */
+  thisUpdate?: Date;
+  /** Default: 7 days after `thisUpdate`; `null` omits nextUpdate. */
+  nextUpdate?: Date | null;
+  /** cRLNumber; default 1. */
+  crlNumber?: number;
+  /** Sign with this key instead of the CA's own (to produce a CRL with a bad signature). */
+  signingKey?: webcrypto.CryptoKey;
 }
 
 /** A client certificate together with the OFB ids it carries. */
@@ -102,6 +128,52 @@ export async function createCa(name = 'Guarita Dev CA', opts: Validity = {}): Pr
     ],
   });
   return { ...(await toPem(certificate, keys.privateKey)), certificate, privateKey: keys.privateKey };
+}
+
+/**
+ * Creates an intermediate CA signed by `parent` (keyUsage keyCertSign + cRLSign, AKI = parent SKI).
+ * Its validity defaults to {@link defaultValidity}.
+ */
+export async function createIntermediateCa(parent: Ca, name: string, opts: IntermediateCaOptions = {}): Promise<Ca> {
+  const keys = await newKeys();
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject: new x509.Name([{ CN: [{ utf8String: name }] }]),
+    issuer: parent.certificate.subjectName,
+    ...validity(opts),
+    publicKey: keys.publicKey,
+    signingKey: parent.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(opts.isCa ?? true, opts.pathLength, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.AuthorityKeyIdentifierExtension.create(parent.certificate.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { ...(await toPem(certificate, keys.privateKey)), certificate, privateKey: keys.privateKey };
+}
+
+/**
+ * Creates a PEM CRL issued by `ca` (v2, with AKI and cRLNumber) revoking `revokedSerials`
+ * (hexadecimal, as `X509Certificate.serialNumber` prints them).
+ */
+export async function createCrl(ca: Ca, revokedSerials: readonly string[] = [], opts: CrlOptions = {}): Promise<string> {
+  const thisUpdate = opts.thisUpdate ?? new Date(Date.now() - HOUR);
+  const nextUpdate = opts.nextUpdate === undefined ? new Date(thisUpdate.getTime() + 7 * DAY) : opts.nextUpdate;
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: ca.certificate.subjectName,
+    thisUpdate,
+    ...(nextUpdate === null ? {} : { nextUpdate }),
+    signingAlgorithm: RSA_KEY,
+    signingKey: opts.signingKey ?? ca.privateKey,
+    extensions: [
+      await x509.AuthorityKeyIdentifierExtension.create(ca.certificate.publicKey),
+      new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(opts.crlNumber ?? 1))),
+    ],
+    entries: revokedSerials.map((serialNumber) => ({ serialNumber, revocationDate: thisUpdate, reason: x509.X509CrlReason.keyCompromise })),
+  });
+  // Not crl.toString('pem'): @peculiar/x509 labels it "CRL", which OpenSSL (and so Node's `crl`
+  // TLS option) does not read; the PEM label OpenSSL expects is "X509 CRL".
+  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
 }
 
 /** Issues a TLS server certificate (EKU serverAuth); SANs default to localhost, 127.0.0.1, ::1. */

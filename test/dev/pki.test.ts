@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { createDevPki, writeDevPki } from '../../src/dev/pki.js';
+import { createCrl, createDevPki, createIntermediateCa, issueClientCert, writeDevPki } from '../../src/dev/pki.js';
 import type { Pem } from '../../src/dev/pki.js';
 import { identityFromDer } from '../../src/tls/identity.js';
 import { x509 } from '../../src/x509.js';
@@ -87,6 +87,37 @@ t.test('rogue client is not issued by the trusted CA', async (t) => {
   t.notOk(c.verify(caX.publicKey));
   const rogueCaX = new X509Certificate(pki.rogueCa.cert);
   t.ok(c.checkIssued(rogueCaX) && c.verify(rogueCaX.publicKey));
+});
+
+t.test('createIntermediateCa', async (t) => {
+  const inter = await createIntermediateCa(pki.ca, 'Guarita Dev Intermediate', { pathLength: 0 });
+  const interX = new X509Certificate(inter.cert);
+  t.ok(interX.checkIssued(caX) && interX.verify(caX.publicKey), 'issued by the parent');
+  t.ok(interX.ca, 'CA:true by default');
+  const ext = new x509.X509Certificate(inter.cert);
+  t.equal(ext.getExtension(x509.BasicConstraintsExtension)?.pathLength, 0);
+  t.equal(ext.getExtension(x509.KeyUsagesExtension)?.usages, x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+  const caSki = new x509.X509Certificate(pki.ca.cert).getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  t.equal(ext.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, caSki, 'AKI = parent SKI');
+  const leaf = new X509Certificate((await issueClientCert(inter, { orgId: 'o', softwareId: 's' })).cert);
+  t.ok(leaf.checkIssued(interX) && leaf.verify(interX.publicKey), 'can issue');
+  t.notOk(new X509Certificate((await createIntermediateCa(pki.ca, 'Not A CA', { isCa: false })).cert).ca, 'isCa: false');
+});
+
+t.test('createCrl', async (t) => {
+  const serial = x(pki.client1).serialNumber;
+  const pem = await createCrl(pki.ca, [serial], { thisUpdate: new Date(Date.now() - HOUR), crlNumber: 7 });
+  t.match(pem, /^-----BEGIN X509 CRL-----\n/, 'the label OpenSSL reads');
+  const crl = new x509.X509Crl(pem);
+  t.ok(await crl.verify({ publicKey: pki.ca.certificate }), 'signed by the CA');
+  t.equal(crl.issuer, pki.ca.certificate.subject);
+  t.ok(crl.findRevoked(serial), 'the serial is listed');
+  t.equal(crl.entries.length, 1);
+  t.equal(crl.nextUpdate?.getTime(), crl.thisUpdate.getTime() + 7 * DAY, 'nextUpdate 7 days later by default');
+  t.equal(new x509.X509Crl(await createCrl(pki.ca, [], { nextUpdate: null })).nextUpdate, undefined, 'nextUpdate: null omits it');
+  t.notOk(await new x509.X509Crl(await createCrl(pki.ca, [], { signingKey: pki.rogueCa.privateKey })).verify({ publicKey: pki.ca.certificate }), 'signingKey overrides the signer');
+  // Node's TLS stack accepts it.
+  t.doesNotThrow(() => tls.createSecureContext({ ca: pki.ca.cert, crl: pem }));
 });
 
 t.test('writeDevPki writes PEM files, keys private', async (t) => {

@@ -13,6 +13,8 @@ import type { CheckDeps } from './checks/types.js';
 import { buffersRequestBody, createForwarder } from './proxy/forward.js';
 import { responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
 import { ServerTls } from './tls/server-options.js';
+import { socketSource, type CertificateSource } from './tls/certificate-source.js';
+import { createServer as createHttpServer, type RequestListener } from 'node:http';
 import type { GatewayMetrics } from './metrics.js';
 import { createServices, type Services } from './services.js';
 import {
@@ -37,6 +39,12 @@ export interface AppOptions {
   readonly metrics?: GatewayMetrics;
   /** Shared services (introspection, store, directory, signer); the caller closes them. */
   readonly services?: Services;
+  /**
+   * `tls` (default): the mTLS listener, certificates from the handshake. `ingress`: plain HTTP
+   * behind a TLS-terminating proxy, certificates from `certificates` (the trusted header, SPEC §3).
+   */
+  readonly listener?: 'tls' | 'ingress';
+  readonly certificates?: CertificateSource;
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -51,7 +59,9 @@ const UNSAFE_PATH = /(?:^|\/|%2f|\\|%5c)(?:\.|%2e){1,2}(?:\/|%2f|\\|%5c|\?|$)|\\
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? false;
   const app = Fastify({
-    https: { ...(options.tls ?? new ServerTls(config.server.tls)).serverOptions(), maxHeaderSize: config.server.maxHeaderSize },
+    ...(options.listener === 'ingress'
+      ? { serverFactory: (handler: RequestListener) => createHttpServer({ maxHeaderSize: config.server.maxHeaderSize }, handler) }
+      : { https: { ...(options.tls ?? new ServerTls(config.server.tls)).serverOptions(), maxHeaderSize: config.server.maxHeaderSize } }),
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
     // One log line per request comes from our own onResponse hook (logRequest).
     logController: new LogController({ disableRequestLogging: true }),
@@ -66,7 +76,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Shared services come from the caller (src/server.ts); built and closed here otherwise.
   const services = options.services ?? createServices(config, app.log);
   if (options.services === undefined) app.addHook('onClose', () => services.close());
-  const deps: CheckDeps = { config, ...services };
+  const deps: CheckDeps = { ...services, config, certificates: options.certificates ?? socketSource };
   const signer = services.signer;
   app.decorateRequest('ofb', null as unknown as OfbContext);
   await app.register(replyFrom, { disableRequestLogging: true, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });

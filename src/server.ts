@@ -11,12 +11,15 @@ import { GatewayMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { ServerTls, type TlsFiles } from './tls/server-options.js';
 import { watchFiles } from './tls/watch.js';
+import { ingressSource } from './tls/certificate-source.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningGateway {
   readonly app: FastifyInstance;
   /** Port the mTLS listener is bound to (useful with port 0). */
   readonly port: number;
+  /** Port of the ingress listener, when configured. */
+  readonly ingressPort: number | undefined;
   /** Port of the admin listener, when configured. */
   readonly adminPort: number | undefined;
   readonly metrics: GatewayMetrics;
@@ -45,6 +48,15 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const app = await buildApp(config, { logger, tls, metrics, services });
   await app.listen({ port: config.server.port, host: config.server.host });
 
+  // SPEC §3 ingress mode: a plain listener behind a TLS-terminating proxy, same routes and services.
+  const ingressSettings = config.server.ingress;
+  const ingress = ingressSettings === undefined ? undefined : ingressSource({ ...ingressSettings, clientCa: files.clientCa, crl: files.crl });
+  let ingressApp: FastifyInstance | undefined;
+  if (ingressSettings !== undefined && ingress !== undefined) {
+    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: ingress.source });
+    await ingressApp.listen({ port: ingressSettings.port, host: ingressSettings.host });
+  }
+
   // SPEC §3: certificates, keys, trust anchors and CRLs reload when their files change; broken
   // new material keeps the old in service and shows on /readyz.
   const watcher = watchFiles(
@@ -52,6 +64,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     () => {
       try {
         tls.reload(app.server as unknown as HttpsServer);
+        ingress?.reload();
         recordExpiry(metrics, files);
         readiness.set('tls', undefined);
         app.log.info('TLS material reloaded');
@@ -78,16 +91,20 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   return {
     app,
     port: portOf(app, config.server.port),
+    ingressPort: ingressApp ? portOf(ingressApp, ingressSettings?.port ?? 0) : undefined,
     adminPort: admin ? portOf(admin, config.admin?.port ?? 0) : undefined,
     metrics,
     readiness,
     async close(graceMs = 25_000) {
       watcher.close();
       readiness.stop();
-      const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
+      const timer = setTimeout(() => {
+        app.server.closeAllConnections();
+        ingressApp?.server.closeAllConnections();
+      }, graceMs);
       timer.unref();
       try {
-        await app.close();
+        await Promise.all([app.close(), ingressApp?.close()]);
         await admin?.close();
         await services.close();
       } finally {

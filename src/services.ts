@@ -11,7 +11,7 @@ import { createDirectoryJwks } from './clients/directory-jwks.js';
 import { createReplayStore } from './stores/index.js';
 import { createResponseSigner, type ResponseSigner } from './proxy/sign-response.js';
 
-export interface Services extends Omit<CheckDeps, 'config'> {
+export interface Services extends Omit<CheckDeps, 'config' | 'certificates'> {
   /** Signs responses on `jws.response` routes (SPEC §2). */
   readonly signer?: ResponseSigner | undefined;
   close(): Promise<void>;

@@ -1,6 +1,4 @@
-import type { TLSSocket } from 'node:tls';
 import { ClientCertificateError } from '../errors.js';
-import { socketCertificate } from '../tls/client-certificate.js';
 import type { CheckDefinition } from './types.js';
 
 /**
@@ -12,11 +10,12 @@ import type { CheckDefinition } from './types.js';
 export const clientCertificateCheck: CheckDefinition = {
   name: 'client-certificate',
   phase: 'headers',
-  create(route) {
+  create(route, deps) {
     if (route.mtls === 'none') return undefined;
+    const certificateOf = deps.certificates;
     const required = route.mtls === 'required';
     return function verifyClientCertificate(request) {
-      const state = socketCertificate(request.raw.socket as TLSSocket);
+      const state = certificateOf(request);
       switch (state.status) {
         case 'verified':
           request.ofb.identity = state.identity;

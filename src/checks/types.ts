@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config, Route } from '../config/load.js';
+import type { CertificateSource } from '../tls/certificate-source.js';
 import type { Introspector } from '../clients/introspection.js';
 import type { ConsentLookup } from '../clients/consent-lookup.js';
 import type { DirectoryJwks } from '../clients/directory-jwks.js';
@@ -14,6 +15,8 @@ export type Check = (request: FastifyRequest, reply: FastifyReply) => void | Pro
 /** Services the checks use, built once per gateway. */
 export interface CheckDeps {
   readonly config: Config;
+  /** Where this listener's client certificates come from: the TLS handshake, or the ingress header (SPEC §3). */
+  readonly certificates: CertificateSource;
   /** RFC 7662 introspection (SPEC §1 rows 4–8); present whenever `introspection` is configured. */
   readonly introspection?: Introspector | undefined;
   /** The bank's consent service, when `introspection.consentLookup` is configured (SPEC §1 row 7). */

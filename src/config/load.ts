@@ -12,6 +12,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, visit, isScalar, isMap, isPair, isScalar as isScalarNode, type Document, type Node } from 'yaml';
 import { AuthSchema, ConfigSchema, type RawConfig, type RouteConfig, type AuthConfig } from './schema.js';
 import { ConfigError } from './errors.js';
+import { createTrustStore } from '../tls/verify-chain.js';
 import { loadSigningKey } from '../proxy/sign-response.js';
 
 /** A route after defaults are resolved. */
@@ -217,8 +218,9 @@ function checkTlsMaterial(config: RawConfig, fail: Fail): void {
   tls.crl.forEach((f, i) => {
     try {
       createSecureContext({ crl: readFileSync(f) });
+      createTrustStore(tls.clientCa.map((ca) => readFileSync(ca)), [readFileSync(f)]);
     } catch (err) {
-      fail(['server', 'tls', 'crl', i], `not a PEM CRL: ${(err as Error).message}`);
+      fail(['server', 'tls', 'crl', i], `not a usable PEM CRL: ${(err as Error).message}`);
     }
   });
 }

@@ -78,6 +78,15 @@ export function describeVerifyError(error: Error | string | null | undefined): s
       return 'client certificate revocation status is unknown (no CRL for its issuer)';
     case 'CRL_HAS_EXPIRED':
       return 'client certificate revocation status is unknown (the CRL has expired)';
+    case 'INVALID_PURPOSE':
+      return 'client certificate is not valid for TLS client authentication (key usage or extended key usage)';
+    case 'INVALID_CA':
+    case 'KEYUSAGE_NO_CERTSIGN':
+      return 'client certificate chain has an issuer that is not a certificate authority';
+    case 'CERT_SIGNATURE_FAILURE':
+      return 'client certificate signature does not verify';
+    case 'CRL_SIGNATURE_FAILURE':
+      return 'client certificate revocation status is unknown (a CRL signature does not verify)';
     default:
       return `client certificate failed verification (${code})`;
   }

@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:crypto';
+import { parsePem } from './pem.js';
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TlsOptions } from 'node:tls';
 
 /** FAPI 1.0 Advanced §8.5(1): below TLS 1.3, only these four suites. */
@@ -29,13 +30,25 @@ export interface TlsFiles {
   readonly crl: readonly string[];
 }
 
+/**
+ * Node reads only the first CRL of each string it is given, so a bundle file (one CRL per CA of an
+ * ICP-Brasil chain) is split into one entry per CRL — otherwise the others would be silently ignored.
+ */
+function splitCrls(text: string, file: string): string[] {
+  const parsed = parsePem(text);
+  if (!parsed.ok) throw new TypeError(`${file}: ${parsed.reason}`);
+  const crls = parsed.blocks.filter((b) => b.label === 'X509 CRL');
+  if (crls.length === 0) throw new TypeError(`${file}: no "X509 CRL" PEM block`);
+  return crls.map((b) => `-----BEGIN X509 CRL-----\n${b.der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END X509 CRL-----\n`);
+}
+
 /** Options shared by every secure context of the listener (default and per-SNI). */
 function contextOptions(files: TlsFiles, cert: { cert: string; key: string }): SecureContextOptions {
   return {
     cert: readFileSync(cert.cert),
     key: readFileSync(cert.key),
     ca: files.clientCa.length > 0 ? files.clientCa.map((f) => readFileSync(f)) : undefined,
-    crl: files.crl.length > 0 ? files.crl.map((f) => readFileSync(f)) : undefined,
+    crl: files.crl.length > 0 ? files.crl.flatMap((f) => splitCrls(readFileSync(f, 'utf8'), f)) : undefined,
     minVersion: 'TLSv1.2',
     maxVersion: 'TLSv1.3',
     ciphers: [...TLS13_CIPHERS, ...FAPI_TLS12_CIPHERS].join(':'),

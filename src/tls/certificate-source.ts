@@ -1,0 +1,84 @@
+/**
+ * Where a request's client certificate comes from (SPEC §3): the TLS connection it arrived on,
+ * or — in ingress mode — a header set by a TLS-terminating proxy, accepted only from
+ * `trustedProxies` and verified by the gateway itself against the same trust anchors and CRLs.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { BlockList, isIPv4 } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import { ABSENT, describeVerifyError, identityOf, socketCertificate, type CertificateState } from './client-certificate.js';
+import { decodeCertificateHeader } from './certificate-header.js';
+import { createTrustStore, verifyClientCertificate, type TrustStore } from './verify-chain.js';
+
+export type CertificateSource = (request: FastifyRequest) => CertificateState;
+
+/** The certificate presented in this request's TLS handshake. */
+export const socketSource: CertificateSource = (request) => socketCertificate(request.raw.socket as TLSSocket);
+
+export interface IngressSettings {
+  readonly header: string;
+  readonly trustedProxies: readonly string[];
+  readonly clientCa: readonly string[];
+  readonly crl: readonly string[];
+}
+
+/** A certificate source for the ingress listener; `reload()` re-reads the CA and CRL files. */
+export interface IngressSource {
+  readonly source: CertificateSource;
+  reload(): void;
+}
+
+export function ingressSource(settings: IngressSettings): IngressSource {
+  const trusted = new BlockList();
+  for (const cidr of settings.trustedProxies) {
+    const [address = '', bits = ''] = cidr.split('/');
+    trusted.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
+  }
+  const load = (): TrustStore =>
+    createTrustStore(settings.clientCa.map((f) => readFileSync(f)), settings.crl.map((f) => readFileSync(f)));
+  let store = load();
+  // Verification results by certificate hash: a proxy sends the same few certificates all day.
+  let verified = new LRUCache<string, CertificateState>({ max: 10_000, ttl: 60_000 });
+  const header = settings.header;
+
+  const source: CertificateSource = (request) => {
+    const value = request.headers[header];
+    if (value === undefined) return ABSENT;
+    const peer = request.socket.remoteAddress ?? '';
+    const family = isIPv4(peer) ? 'ipv4' : 'ipv6';
+    if (!trusted.check(peer.startsWith('::ffff:') ? peer.slice(7) : peer, peer.startsWith('::ffff:') ? 'ipv4' : family)) {
+      // SPEC §3: from anywhere but a trusted proxy, the header is an attack.
+      return { status: 'rejected', reason: `${header} is only accepted from a trusted proxy` };
+    }
+    const decoded = decodeCertificateHeader(header, value);
+    if (decoded === undefined) return ABSENT;
+    if (!decoded.ok) return { status: 'rejected', reason: `${header}: ${decoded.reason}` };
+    const key = createHash('sha256').update(decoded.der).digest('base64url');
+    let state = verified.get(key);
+    if (state === undefined) {
+      const result = verifyClientCertificate(decoded.der, store);
+      state = result.ok ? verifiedState(decoded.der) : { status: 'rejected', reason: describeVerifyError(result.code) };
+      verified.set(key, state);
+    }
+    return state;
+  };
+
+  return {
+    source,
+    reload() {
+      store = load();
+      verified = new LRUCache<string, CertificateState>({ max: 10_000, ttl: 60_000 });
+    },
+  };
+}
+
+function verifiedState(der: Buffer): CertificateState {
+  try {
+    return { status: 'verified', identity: identityOf(der), der };
+  } catch (err) {
+    return { status: 'rejected', reason: `client certificate could not be parsed (${(err as Error).message})` };
+  }
+}

@@ -12,6 +12,7 @@ import { Readiness } from './readiness.js';
 import { ServerTls, type TlsFiles } from './tls/server-options.js';
 import { watchFiles } from './tls/watch.js';
 import { ingressSource } from './tls/certificate-source.js';
+import { startCrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningGateway {
@@ -77,6 +78,25 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     options.reloadDebounceMs,
   );
 
+  // Issue 5: CRLs from URLs, refreshed on an interval; stale ones fail /readyz.
+  const crlFetcher =
+    files.crlUrls.length === 0
+      ? undefined
+      : startCrlFetcher({
+          urls: files.crlUrls,
+          refreshMs: files.crlRefreshSeconds * 1000,
+          maxAgeMs: files.crlMaxAgeSeconds * 1000,
+          timeoutMs: 10_000,
+          apply(pems) {
+            tls.reload(app.server as unknown as HttpsServer, pems);
+            ingress?.reload(pems);
+          },
+          report(stale) {
+            const urls = Object.entries(stale);
+            readiness.set('crl', urls.length === 0 ? undefined : urls.map(([url, why]) => `${url}: ${why}`).join('; '));
+          },
+        });
+
   let admin: FastifyInstance | undefined;
   if (config.admin) {
     // SPEC §7: /readyz re-checks the introspection endpoint and the replay store every few seconds.
@@ -97,6 +117,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     readiness,
     async close(graceMs = 25_000) {
       watcher.close();
+      crlFetcher?.stop();
       readiness.stop();
       const timer = setTimeout(() => {
         app.server.closeAllConnections();

@@ -42,6 +42,12 @@ export const TlsSchema = Closed(
       description: 'Trust anchors for client certificates (ICP-Brasil v5/v10 chains, the Directory sandbox CA). Required when a route uses mTLS.',
     }),
     crl: Type.Array(Text('PEM file'), { default: [], description: 'CRL files checked for every client certificate.' }),
+    crlUrls: Type.Array(Type.String({ pattern: '^https?://' }), {
+      default: [],
+      description: 'CRLs fetched over HTTP(S) (DER or PEM) every crlRefreshSeconds, in addition to the `crl` files.',
+    }),
+    crlRefreshSeconds: Type.Integer({ minimum: 10, default: 3600, description: 'How often the crlUrls are fetched.' }),
+    crlMaxAgeSeconds: Type.Integer({ minimum: 60, default: 86400, description: 'A crlUrls CRL not refreshed for this long makes /readyz fail.' }),
   },
   'The mTLS listener: TLS 1.2/1.3, FAPI 1.0 Advanced §8.5 suites only on TLS 1.2, no renegotiation, no session resumption.',
 );

@@ -28,7 +28,8 @@ export interface IngressSettings {
 /** A certificate source for the ingress listener; `reload()` re-reads the CA and CRL files. */
 export interface IngressSource {
   readonly source: CertificateSource;
-  reload(): void;
+  /** Rebuild the trust store (files re-read; `crls` replaces the fetched CRLs when given). */
+  reload(crls?: readonly string[]): void;
 }
 
 export function ingressSource(settings: IngressSettings): IngressSource {
@@ -37,8 +38,9 @@ export function ingressSource(settings: IngressSettings): IngressSource {
     const [address = '', bits = ''] = cidr.split('/');
     trusted.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
   }
+  let fetchedCrls: readonly string[] = [];
   const load = (): TrustStore =>
-    createTrustStore(settings.clientCa.map((f) => readFileSync(f)), settings.crl.map((f) => readFileSync(f)));
+    createTrustStore(settings.clientCa.map((f) => readFileSync(f)), [...settings.crl.map((f) => readFileSync(f)), ...fetchedCrls]);
   let store = load();
   // Verification results by certificate hash: a proxy sends the same few certificates all day.
   let verified = new LRUCache<string, CertificateState>({ max: 10_000, ttl: 60_000 });
@@ -68,8 +70,15 @@ export function ingressSource(settings: IngressSettings): IngressSource {
 
   return {
     source,
-    reload() {
-      store = load();
+    reload(crls = fetchedCrls) {
+      const previous = fetchedCrls;
+      fetchedCrls = crls;
+      try {
+        store = load();
+      } catch (err) {
+        fetchedCrls = previous;
+        throw err;
+      }
       verified = new LRUCache<string, CertificateState>({ max: 10_000, ttl: 60_000 });
     },
   };

@@ -43,12 +43,13 @@ function splitCrls(text: string, file: string): string[] {
 }
 
 /** Options shared by every secure context of the listener (default and per-SNI). */
-function contextOptions(files: TlsFiles, cert: { cert: string; key: string }): SecureContextOptions {
+function contextOptions(files: TlsFiles, cert: { cert: string; key: string }, fetchedCrls: readonly string[]): SecureContextOptions {
+  const crl = [...files.crl.flatMap((f) => splitCrls(readFileSync(f, 'utf8'), f)), ...fetchedCrls.flatMap((pem) => splitCrls(pem, 'fetched CRL'))];
   return {
     cert: readFileSync(cert.cert),
     key: readFileSync(cert.key),
     ca: files.clientCa.length > 0 ? files.clientCa.map((f) => readFileSync(f)) : undefined,
-    crl: files.crl.length > 0 ? files.crl.flatMap((f) => splitCrls(readFileSync(f, 'utf8'), f)) : undefined,
+    crl: crl.length > 0 ? crl : undefined,
     minVersion: 'TLSv1.2',
     maxVersion: 'TLSv1.3',
     ciphers: [...TLS13_CIPHERS, ...FAPI_TLS12_CIPHERS].join(':'),
@@ -68,15 +69,15 @@ export interface BuiltTls {
 }
 
 /** Read every file and build the contexts; throws when any of them cannot be used. */
-export function buildTls(files: TlsFiles): BuiltTls {
+export function buildTls(files: TlsFiles, fetchedCrls: readonly string[] = []): BuiltTls {
   const defaultCert = files.certificates.find((c) => c.hostnames === undefined) ?? files.certificates[0];
   if (defaultCert === undefined) throw new TypeError('no server certificate configured');
-  const defaults = contextOptions(files, defaultCert);
+  const defaults = contextOptions(files, defaultCert, fetchedCrls);
   createSecureContext(defaults); // fail here, not at the next handshake
   const sni = new Map<string, SecureContext>();
   for (const c of files.certificates) {
     if (c.hostnames === undefined) continue;
-    const ctx = createSecureContext(contextOptions(files, c));
+    const ctx = createSecureContext(contextOptions(files, c, fetchedCrls));
     for (const h of c.hostnames) sni.set(h.toLowerCase(), ctx);
   }
   return { defaults, sni };
@@ -91,6 +92,8 @@ export function buildTls(files: TlsFiles): BuiltTls {
  */
 export class ServerTls {
   #built: BuiltTls;
+  /** CRLs fetched from `crlUrls` (PEM), applied with the files on every rebuild. */
+  #fetchedCrls: readonly string[] = [];
 
   constructor(private readonly files: TlsFiles) {
     this.#built = buildTls(files);
@@ -109,9 +112,10 @@ export class ServerTls {
   }
 
   /** Rebuild from the files and apply to `server`; throws (keeping the old material) when they are broken. */
-  reload(server: { setSecureContext(options: SecureContextOptions): void }): void {
-    const next = buildTls(this.files);
+  reload(server: { setSecureContext(options: SecureContextOptions): void }, fetchedCrls: readonly string[] = this.#fetchedCrls): void {
+    const next = buildTls(this.files, fetchedCrls);
     server.setSecureContext(next.defaults);
     this.#built = next;
+    this.#fetchedCrls = fetchedCrls;
   }
 }

@@ -42,7 +42,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const tls = new ServerTls(files);
   const metrics = new GatewayMetrics();
   const readiness = new Readiness();
-  recordExpiry(metrics, files);
+  let serverExpiry = recordExpiry(metrics, files);
   const log = logger === false ? silentLog : logger;
   const services = createServices(config, log);
   exposeServiceMetrics(metrics, services);
@@ -66,7 +66,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       try {
         tls.reload(app.server as unknown as HttpsServer);
         ingress?.reload();
-        recordExpiry(metrics, files);
+        serverExpiry = recordExpiry(metrics, files);
         readiness.set('tls', undefined);
         app.log.info('TLS material reloaded');
       } catch (err) {
@@ -103,6 +103,12 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     const { introspection, replayStore } = services;
     if (introspection !== undefined) readiness.probe('introspection', () => introspection.ping());
     if (replayStore !== undefined) readiness.probe('replayStore', () => replayStore.ping());
+    // SPEC §7: "certificates valid" — a server certificate that lapses while serving fails /readyz.
+    readiness.probe('certificates', async () => {
+      for (const [file, notAfter] of serverExpiry) {
+        if (notAfter < Date.now()) throw new Error(`server certificate ${file} expired at ${new Date(notAfter).toISOString()}`);
+      }
+    });
     admin = buildAdmin(metrics, readiness);
     await admin.listen({ port: config.admin.port, host: config.admin.host });
     readiness.start();
@@ -141,16 +147,21 @@ function portOf(app: FastifyInstance, fallback: number): number {
 }
 
 /** Certificate notAfter as a gauge, so alerts fire before a certificate lapses. */
-function recordExpiry(metrics: GatewayMetrics, files: TlsFiles): void {
+/** Returns the server certificates' notAfter (ms) by file, for the readiness check. */
+function recordExpiry(metrics: GatewayMetrics, files: TlsFiles): Map<string, number> {
+  const serverExpiry = new Map<string, number>();
   const set = (kind: string, file: string) => {
     try {
-      metrics.certificateExpiry.set({ kind, file }, Date.parse(new X509Certificate(readFileSync(file)).validTo) / 1000);
+      const notAfter = Date.parse(new X509Certificate(readFileSync(file)).validTo);
+      metrics.certificateExpiry.set({ kind, file }, notAfter / 1000);
+      if (kind === 'server') serverExpiry.set(file, notAfter);
     } catch {
       // unreadable material is reported by reload/readiness, not here
     }
   };
   for (const c of files.certificates) set('server', c.cert);
   for (const f of files.clientCa) set('client-ca', f);
+  return serverExpiry;
 }
 
 /** Introspection cache and directory counters, read at scrape time. */

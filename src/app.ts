@@ -14,7 +14,7 @@ import { buffersRequestBody, createForwarder } from './proxy/forward.js';
 import { responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
 import { ServerTls } from './tls/server-options.js';
 import { socketSource, type CertificateSource } from './tls/certificate-source.js';
-import { createServer as createHttpServer, type RequestListener } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { GatewayMetrics } from './metrics.js';
 import { createServices, type Services } from './services.js';
 import {
@@ -25,6 +25,7 @@ import {
   MethodNotAllowedError,
   PayloadTooLargeError,
   RouteNotFoundError,
+  ServiceUnavailableError,
   UnsupportedMediaTypeError,
   errorBody,
   wwwAuthenticate,
@@ -67,10 +68,22 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     bodyLimit: config.server.bodyLimit,
-    return503OnClosing: true,
+    // Requests arriving while draining get an OFB 503 from startRequest instead of Fastify's own.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     clientErrorHandler: answerClientError,
+    // Errors Fastify raises before routing (a malformed URL) still get the OFB body and headers.
+    frameworkErrors(error, request, reply) {
+      request.ofb ??= new OfbContext(randomUUID(), false);
+      answerError(new InvalidParameterError('the request URL is malformed', { cause: error }), request, reply);
+    },
+  });
+  // Node answers an unknown `Expect` itself (417, bare); answer it in the OFB shape instead.
+  app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const refusal = new GatewayError(417, 'PARAMETRO_INVALIDO', 'Expectativa não suportada', 'only Expect: 100-continue is supported');
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'x-fapi-interaction-id': randomUUID(), connection: 'close' });
+    res.end(errorBody(refusal));
   });
 
   // Shared services come from the caller (src/server.ts); built and closed here otherwise.
@@ -85,14 +98,26 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.addHook('onRequest', startRequest);
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  app.addHook('onRequest', function startRequest(request, reply, done) {
+    const refusal = beginRequest(request, reply);
+    if (refusal === undefined && draining) {
+      reply.header('connection', 'close');
+      done(new ServiceUnavailableError({ cause: new Error('the gateway is shutting down') }));
+      return;
+    }
+    done(refusal);
+  });
   app.addHook('onResponse', requestRecorder(options.metrics));
   app.setErrorHandler(answerError);
-  const allowedMethods = methodIndex(config.routes);
-  app.setNotFoundHandler(function routeNotFound(request) {
-    const allowed = allowedMethods(request.url);
-    throw allowed.length > 0 ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
+  app.setNotFoundHandler(function routeNotFound() {
+    throw new RouteNotFoundError();
   });
+  registerMethodNotAllowed(app, config.routes);
 
   for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer);
   const buffered = config.routes.filter(buffersRequestBody);
@@ -168,7 +193,7 @@ function runBodyChecks(checks: readonly NamedCheck[]) {
 }
 
 /** Every request: its interaction id (SPEC §1 — echoed on every response) and path hygiene. */
-function startRequest(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+function beginRequest(request: FastifyRequest, reply: FastifyReply): GatewayError | undefined {
   const sent = request.headers['x-fapi-interaction-id'];
   const valid = typeof sent === 'string' && UUID.test(sent);
   request.ofb = new OfbContext(valid ? sent : randomUUID(), valid);
@@ -176,10 +201,37 @@ function startRequest(request: FastifyRequest, reply: FastifyReply, done: (err?:
   const url = request.url;
   const q = url.indexOf('?');
   if (UNSAFE_PATH.test(q === -1 ? url : url.slice(0, q))) {
-    done(new InvalidParameterError('the request path must not contain dot segments or backslashes'));
-    return;
+    return new InvalidParameterError('the request path must not contain dot segments or backslashes');
   }
-  done();
+  return undefined;
+}
+
+/**
+ * SPEC §1 row 0: the longest path prefix decides, then the method. A method no route of that path
+ * accepts is 405 — it never falls back to a shorter prefix (whose checks may be weaker).
+ */
+function registerMethodNotAllowed(app: FastifyInstance, routes: readonly Route[]): void {
+  const byPath = new Map<string, Set<string>>();
+  for (const r of routes) {
+    const methods = byPath.get(r.path) ?? new Set<string>();
+    for (const m of r.methods ?? ALL_METHODS) methods.add(m);
+    byPath.set(r.path, methods);
+  }
+  for (const [path, allowed] of byPath) {
+    const others = ALL_METHODS.filter((m) => !allowed.has(m));
+    if (others.length === 0) continue;
+    const allow = [...allowed];
+    const urls = path === '/' ? ['/', '/*'] : [path, `${path}/*`];
+    for (const url of urls) {
+      app.route({
+        method: others,
+        url,
+        handler() {
+          throw new MethodNotAllowedError(allow);
+        },
+      });
+    }
+  }
 }
 
 /** One JSON log line per request (SPEC §7) — never the query string, a token or a body — and the metrics. */
@@ -259,17 +311,4 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
       'Connection: close\r\n\r\n' +
       body,
   );
-}
-
-/** For 405: the methods routes accept for a path, by the same prefix rule as the router. */
-function methodIndex(routes: readonly Route[]): (url: string) => string[] {
-  return (url) => {
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const methods = new Set<string>();
-    for (const r of routes) {
-      if (r.path === '/' || path === r.path || path.startsWith(`${r.path}/`)) for (const m of r.methods ?? ALL_METHODS) methods.add(m);
-    }
-    return [...methods];
-  };
 }

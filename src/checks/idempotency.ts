@@ -14,8 +14,8 @@ import type { CheckDefinition } from './types.js';
 /** OFB OpenAPI `x-idempotency-key`: 1–40 characters, pattern `^(?!\s)(.*)(\S)$`. */
 const MAX_KEY_LENGTH = 40;
 
-/** OFB lists the key on POST and PATCH; PUT and DELETE are idempotent by definition (RFC 9110 §9.2.2). */
-const METHODS = new Set(['POST', 'PATCH']);
+/** Every body-carrying method (OFB lists the key on POST and PATCH; a route may also accept PUT). */
+const METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /** The in-progress lock outlives the upstream timeout by this much, then lapses on its own. */
 const LOCK_MARGIN_MS = 60_000;
@@ -50,7 +50,8 @@ export const idempotencyCheck: CheckDefinition = {
     return async function enforceIdempotency(request) {
       if (!METHODS.has(request.method)) return;
       const key = request.headers['x-idempotency-key'];
-      if (key === undefined) throw new MissingParameterError('x-idempotency-key header is required');
+      // An empty header is a key not provided (PARAMETRO_NAO_INFORMADO), not a malformed one.
+      if (key === undefined || key === '') throw new MissingParameterError('x-idempotency-key header is required');
       if (typeof key !== 'string' || !validKey(key)) {
         throw new UnprocessableParameterError(`x-idempotency-key must have 1 to ${MAX_KEY_LENGTH} characters, without leading or trailing white space`);
       }
@@ -92,17 +93,25 @@ function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-/** SHA-256 of the canonical JSON of the JWS `data` claim, else of the JSON body, else of the raw bytes. */
+/**
+ * SPEC §1 row 10 compares the decoded `data`: SHA-256 of the canonical JSON of the JWS `data` claim,
+ * else of the JSON body's `data` member (or the whole JSON body when it has none), else of the raw bytes.
+ */
 function fingerprintOf(request: FastifyRequest): string {
   const hash = createHash('sha256');
   const payload = request.ofb.jwsPayload;
   if (payload !== undefined) return hash.update(`data:${canonicalJson(payload.data ?? null)}`).digest('base64url');
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  let json: unknown;
   try {
-    return hash.update(`json:${canonicalJson(JSON.parse(body.toString('utf8')))}`).digest('base64url');
+    json = JSON.parse(body.toString('utf8'));
   } catch {
     return hash.update('raw:').update(body).digest('base64url');
   }
+  if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'data' in json) {
+    return hash.update(`data:${canonicalJson((json as { data: unknown }).data)}`).digest('base64url');
+  }
+  return hash.update(`json:${canonicalJson(json)}`).digest('base64url');
 }
 
 /** JSON with object members sorted by name, recursively: equal data → equal text. */

@@ -37,7 +37,7 @@ t.test('the key is required and well-formed (unsigned route: plain OFB errors)',
   // HTTP/1.1 parsers strip leading/trailing white space from field values, so only an empty value can be sent.
   const empty = await post({ 'x-idempotency-key': '' });
   tt.equal(empty.status, 422);
-  tt.equal(empty.json().errors[0]?.code, 'PARAMETRO_INVALIDO');
+  tt.equal(empty.json().errors[0]?.code, 'PARAMETRO_NAO_INFORMADO', 'an empty key is a key not provided');
   tt.equal(upstream.requests.length, 0, 'nothing forwarded');
   tt.equal((await post({ 'x-idempotency-key': 'k'.repeat(40) })).status, 201, '40 characters are fine');
   tt.equal((await post({ 'x-idempotency-key': 'a b' })).status, 201, 'inner white space is fine');
@@ -132,6 +132,9 @@ t.test('unsigned route: compared on the JSON body; one key is one request (metho
   tt.equal(same.body, first.body, 'stored body replayed byte for byte');
   tt.equal(same.headers['content-type'], 'application/json; charset=utf-8', 'with its content type');
   tt.equal(upstream.requests[0]?.body.toString(), '{"data":{"a":1,"b":[1,2]}}', 'the JSON body is forwarded unchanged');
+  const otherMeta = await post('{"data":{"a":1,"b":[1,2]},"meta":{"x":2}}');
+  tt.equal(otherMeta.status, 201, 'SPEC §1 row 10: compared on data — other members do not matter');
+  tt.equal(upstream.requests.length, 1, 'replayed, not forwarded');
   const different = await post('{"data":{"a":1,"b":[2,1]}}');
   tt.equal(different.status, 422);
   tt.equal(different.json().errors[0]?.code, 'ERRO_IDEMPOTENCIA');

@@ -27,8 +27,12 @@ t.test('routing', async (tt) => {
 
   tt.equal((await call('POST', '/open-banking/payments/v4/pix/payments')).status, 200);
   tt.equal(narrow.requests.length, 1, 'longest prefix wins');
-  tt.equal((await call('GET', '/open-banking/payments/v4/pix/payments/abc')).status, 200);
-  tt.equal(broad.requests.length, 1, 'a GET falls back to the shorter prefix that accepts GET');
+  const sub = await call('GET', '/open-banking/payments/v4/pix/payments/abc');
+  tt.equal(sub.status, 405, 'the longest prefix decides: a GET under the POST-only route never falls back to the shorter GET route');
+  tt.equal(sub.headers.allow, 'POST');
+  tt.equal(sub.json().errors[0]?.code, 'METODO_NAO_PERMITIDO');
+  tt.equal(broad.requests.length, 0, 'nothing reached the shorter prefix');
+  tt.equal((await call('GET', '/open-banking/payments/v4/consents/abc')).status, 200, 'a GET elsewhere under the shorter prefix');
   tt.equal((await call('GET', '/open-banking/payments/v4')).status, 200, 'the prefix itself matches');
 
   const notFound = await call('GET', '/open-banking/payments/v4x');
@@ -50,5 +54,16 @@ t.test('routing', async (tt) => {
     tt.equal(res.json().errors[0]?.code, 'PARAMETRO_INVALIDO');
   }
   tt.equal(broad.requests.length, 2, 'nothing else reached the broad upstream');
+
+  const badUrl = await call('GET', '/open-banking/payments/v4/%zz');
+  tt.equal(badUrl.status, 400, 'a malformed URL gets the OFB body too');
+  tt.equal(badUrl.json().errors[0]?.code, 'PARAMETRO_INVALIDO');
+  tt.match(badUrl.headers['x-fapi-interaction-id'], /^[0-9a-f-]{36}$/);
+  tt.equal(badUrl.headers['content-type'], 'application/json; charset=utf-8');
+
+  const expect = await send(gw.port, { path: '/open-banking/payments/v4', headers: { 'x-fapi-interaction-id': randomUUID(), expect: 'something-else' }, cert: gw.pki.client1, ca: gw.pki.ca.cert });
+  tt.equal(expect.status, 417);
+  tt.equal(expect.json().errors[0]?.code, 'PARAMETRO_INVALIDO');
+  tt.equal(broad.requests.length, 2);
   tt.equal(narrow.requests.length, 1, 'nothing else reached the narrow upstream');
 });

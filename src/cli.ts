@@ -21,7 +21,8 @@ const USAGE = `usage:
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    // SPEC §7: `npx guarita -- --config routes.yaml` hands the bin a literal `--` first.
+    args: argv[0] === '--' ? argv.slice(1) : argv,
     allowPositionals: true,
     options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
   });

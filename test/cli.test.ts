@@ -38,6 +38,10 @@ t.test('bad config: clear error, non-zero exit, never listens', async (tt) => {
   const code = await p.exited;
   tt.not(code, 0);
   tt.match(p.output().err, `configuration error: ${file}:`);
+  // SPEC §7: `npx guarita -- --config FILE` reaches the bin with a literal `--` first.
+  const viaNpx = run(['--', '--config', file]);
+  tt.equal(await viaNpx.exited, 2);
+  tt.match(viaNpx.output().err, `configuration error: ${file}:`, 'the config is read, not the usage printed');
 });
 
 t.test('guarita FILE starts, serves, and drains on SIGTERM (exit 0)', async (tt) => {

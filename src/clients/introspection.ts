@@ -118,8 +118,9 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
     return negativeTtlMs;
   };
 
-  async function call(token: string): Promise<TokenInfo> {
-    networkCalls++;
+  /** `counted`: readiness pings stay out of the stats, so dashboards see only real token traffic. */
+  async function call(token: string, counted = true): Promise<TokenInfo> {
+    if (counted) networkCalls++;
     try {
       const answer = await callJson(pool, {
         method: 'POST',
@@ -134,7 +135,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       }
       return tokenInfo(answer.json);
     } catch (err) {
-      failures++;
+      if (counted) failures++;
       throw err;
     }
   }
@@ -147,7 +148,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
       return { ...cache.stats(), networkCalls, failures };
     },
     async ping() {
-      await call(`guarita-readiness-probe-${randomUUID()}`);
+      await call(`guarita-readiness-probe-${randomUUID()}`, false);
     },
     close() {
       return pool.close();

@@ -103,12 +103,15 @@ function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lin
     Scalar(key, node, ancestry) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
       // `${VAR}` or `${VAR:-default}` (the default applies when VAR is unset or empty).
-      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+      // The default may itself hold `{placeholders}` (a jwksUri template), one level deep.
+      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\{[^{}]*\})*))?\}/g, (_m, name: string, fallback: string | undefined) => {
         const set = env[name];
         const value = set === undefined || set === '' ? fallback : set;
         if (value === undefined) {
-          const parent = ancestry[ancestry.length - 1];
-          const keyName = isPair(parent) && isScalar(parent.key) ? String(parent.key.value) : undefined;
+          const keyName = ancestry
+            .map((a) => (isPair(a) && isScalar(a.key) ? String(a.key.value) : undefined))
+            .filter((k) => k !== undefined)
+            .join('.');
           throw new ConfigError(path, lineOf(node), keyName, `environment variable ${name} is not set`);
         }
         return value;
@@ -236,6 +239,8 @@ function crossCheck(config: RawConfig, fail: Fail): void {
     });
   }
   if (config.replay.store === 'redis' && config.replay.url === undefined) fail(['replay'], 'store: redis needs `url`');
+  // SPEC §2: the key set is the signing organisation's own; a URL without {orgId} would serve one set to all.
+  if (config.directory && !config.directory.jwksUri.includes('{orgId}')) fail(['directory', 'jwksUri'], 'must contain the {orgId} placeholder');
   if (config.signing) {
     try {
       loadSigningKey(config.signing.key);

@@ -4,7 +4,7 @@
  * are watched, and any event there schedules one debounced reload.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 export interface FileWatcher {
   close(): void;
@@ -18,8 +18,13 @@ export function watchFiles(files: readonly string[], onChange: () => void, debou
     timer = setTimeout(onChange, debounceMs);
     timer.unref();
   };
+  const names = new Set(files.map((f) => basename(f)));
+  // Our files, the kubelet's `..data` / `..<timestamp>` swaps, or an event without a name.
+  const relevant = (name: string | null) => name === null || names.has(name) || name.startsWith('..');
   for (const dir of new Set(files.map((f) => dirname(f)))) {
-    const w = watch(dir, { persistent: false }, schedule);
+    const w = watch(dir, { persistent: false }, (_event, name) => {
+      if (relevant(name)) schedule();
+    });
     w.on('error', schedule);
     watchers.push(w);
   }

@@ -92,6 +92,11 @@ t.test('config', async (tt) => {
     t2.equal(err.line, 10);
     const withDefault = `${server}routes:\n  - path: /x\n    upstream: \${UPSTREAM:-http://127.0.0.1:7001}\n`;
     t2.equal(loadConfig(write(withDefault), {}).routes[0]!.upstream, 'http://127.0.0.1:7001', '${VAR:-default}');
+    // Regression: a default holding a {placeholder} was cut at its first `}`.
+    const template = `${server}directory:\n  jwksUri: \${JWKS:-https://localhost:9200/{orgId}/application.jwks}\nroutes:\n${route}`;
+    t2.equal(loadConfig(write(template), {}).directory?.jwksUri, 'https://localhost:9200/{orgId}/application.jwks');
+    const secret = errorOf(() => loadConfig(write(`${server}introspection:\n  endpoint: http://127.0.0.1:1/i\n  clientId: g\n  clientSecret: \${NOPE}\nroutes:\n${route}`), {}));
+    t2.equal(secret.key, 'introspection.clientSecret', 'the error names the full key');
   });
 
   await tt.test('signing.key must be an RSA private key of at least 2048 bits (PEM or JWK)', async (t2) => {

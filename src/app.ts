@@ -46,6 +46,8 @@ export interface AppOptions {
    */
   readonly listener?: 'tls' | 'ingress';
   readonly certificates?: CertificateSource;
+  /** Ingress mode: whether a peer address is a trusted proxy (its x-forwarded-for is kept and appended to). */
+  readonly trustedProxy?: (ip: string) => boolean;
 }
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -119,7 +121,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   registerMethodNotAllowed(app, config.routes);
 
-  for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer);
+  for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer, options.trustedProxy);
   const buffered = config.routes.filter(buffersRequestBody);
   if (buffered.length > 0) {
     // Signed and idempotent routes read their body before forwarding (bounded by server.bodyLimit
@@ -127,15 +129,22 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await app.register(async function bufferedBodies(child) {
       child.removeAllContentTypeParsers();
       child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_request, body, done) => done(null, body));
-      for (const route of buffered) registerRoute(child, route, config, deps, signer);
+      for (const route of buffered) registerRoute(child, route, config, deps, signer, options.trustedProxy);
     });
   }
   return app;
 }
 
-function registerRoute(app: FastifyInstance, route: Route, config: Config, deps: CheckDeps, signer: ResponseSigner | undefined): void {
+function registerRoute(
+  app: FastifyInstance,
+  route: Route,
+  config: Config,
+  deps: CheckDeps,
+  signer: ResponseSigner | undefined,
+  trustedProxy: ((ip: string) => boolean) | undefined,
+): void {
   const checks = checksFor(route, deps);
-  const handler = createForwarder(route, config);
+  const handler = createForwarder(route, config, trustedProxy);
   const method = route.methods ?? [...ALL_METHODS];
   const onRequest = runHeaderChecks(route, checks.headers);
   const preHandler = checks.body.length > 0 ? runBodyChecks(checks.body) : undefined;

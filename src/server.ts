@@ -54,7 +54,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const ingress = ingressSettings === undefined ? undefined : ingressSource({ ...ingressSettings, clientCa: files.clientCa, crl: files.crl });
   let ingressApp: FastifyInstance | undefined;
   if (ingressSettings !== undefined && ingress !== undefined) {
-    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: ingress.source });
+    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: ingress.source, trustedProxy: ingress.trusts });
     await ingressApp.listen({ port: ingressSettings.port, host: ingressSettings.host });
   }
 

@@ -219,6 +219,7 @@ export const ReplaySchema = Closed(
       description: '`memory` for one replica; `redis` once there is more than one (a jti replayed to another replica must still be refused).',
     }),
     maxEntries: Type.Integer({ minimum: 1, default: 1000000, description: 'Bound of the in-memory store.' }),
+    maxBytes: Type.Integer({ minimum: 1048576, default: 536870912, description: 'Bound of the in-memory store in bytes (jtis and stored idempotent responses).' }),
     url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL (store: redis).' })),
     keyPrefix: Type.String({ default: 'guarita:', description: 'Prefix of every Redis key.' }),
     timeoutMs: Type.Integer({ minimum: 1, default: 1000, description: 'Redis command timeout; past it the request is refused with 503.' }),

@@ -27,12 +27,12 @@ export function buffersResponseBody(route: Route): boolean {
 }
 
 /** Build the handler that forwards one route's accepted requests; its options are built once. */
-export function createForwarder(route: Route, config: Config) {
+export function createForwarder(route: Route, config: Config, trustedProxy?: (ip: string) => boolean) {
   const names = config.upstreamHeaders;
   const extraStrip = config.server.ingress ? [config.server.ingress.header] : [];
   const stripped = strippedRequestHeaders(names, extraStrip);
   const upstream = route.upstream;
-  const rewriteRequestHeaders = requestHeaderRewriter(names, stripped, route.forwardClientCert);
+  const rewriteRequestHeaders = requestHeaderRewriter(names, stripped, route.forwardClientCert, trustedProxy);
   const options: FromOptions = {
     getUpstream: () => upstream,
     timeout: route.timeoutMs,

@@ -10,7 +10,7 @@ import type { OfbContext } from '../context.js';
 interface ProxiedRequest {
   readonly ofb: OfbContext;
   readonly ip: string;
-  readonly headers: { readonly host?: string | undefined };
+  readonly headers: { readonly host?: string | undefined; readonly 'x-forwarded-for'?: string | string[] | undefined };
 }
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still see. */
@@ -34,7 +34,13 @@ export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly s
  * Build the upstream request-header rewriter for a gateway: strips, then sets the identity the
  * checks established. The returned function mutates reply-from's private copy of the headers.
  */
-export function requestHeaderRewriter(names: UpstreamHeaders, stripped: readonly string[], forwardClientCert: boolean) {
+export function requestHeaderRewriter(
+  names: UpstreamHeaders,
+  stripped: readonly string[],
+  forwardClientCert: boolean,
+  /** Ingress mode: peers whose own x-forwarded-for is kept (and appended to); anyone else's is replaced. */
+  trustedProxy: ((ip: string) => boolean) | undefined = undefined,
+) {
   return function rewriteRequestHeaders(request: ProxiedRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     for (let i = 0; i < stripped.length; i++) delete headers[stripped[i] as string];
     const ofb = request.ofb;
@@ -54,7 +60,9 @@ export function requestHeaderRewriter(names: UpstreamHeaders, stripped: readonly
       headers['x-jws-verified'] = 'true';
       headers['x-jws-jti'] = ofb.jwsJti;
     }
-    headers['x-forwarded-for'] = request.ip;
+    const inbound = request.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] =
+      trustedProxy !== undefined && typeof inbound === 'string' && inbound !== '' && trustedProxy(request.ip) ? `${inbound}, ${request.ip}` : request.ip;
     headers['x-forwarded-proto'] = 'https';
     const host = request.headers.host;
     if (host !== undefined) headers['x-forwarded-host'] = host;

@@ -9,7 +9,7 @@ export { REPLAY_TTL_MS } from './types.js';
 
 /** `memory` or `redis` per `replay.store`; `onError` receives Redis connection errors for the logs. */
 export function createReplayStore(config: ReplayConfig, onError?: (err: Error) => void): ReplayStore {
-  if (config.store === 'memory') return createMemoryStore({ maxEntries: config.maxEntries });
+  if (config.store === 'memory') return createMemoryStore({ maxEntries: config.maxEntries, maxBytes: config.maxBytes });
   if (config.url === undefined) throw new TypeError('replay.store: redis needs replay.url');
   return createRedisStore({ url: config.url, keyPrefix: config.keyPrefix, timeoutMs: config.timeoutMs, ...(onError ? { onError } : {}) });
 }

@@ -9,12 +9,19 @@ import { REPLAY_TTL_MS, type ReplayStore } from './types.js';
 export interface MemoryStoreOptions {
   /** Largest number of entries; the least recently used go first when it is reached. */
   readonly maxEntries: number;
+  /** Largest total size of keys and values, in bytes (2 per UTF-16 code unit): stored idempotent responses can be large. */
+  readonly maxBytes?: number;
 }
 
 /** Build an in-memory store. Entries evicted under pressure are forgotten (bounded memory wins). */
 export function createMemoryStore(options: MemoryStoreOptions): ReplayStore {
   if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) throw new TypeError('maxEntries must be a positive integer');
-  const cache = new LRUCache<string, string>({ max: options.maxEntries, ttl: REPLAY_TTL_MS, ttlAutopurge: false });
+  const cache = new LRUCache<string, string>({
+    max: options.maxEntries,
+    ...(options.maxBytes === undefined ? {} : { maxSize: options.maxBytes, sizeCalculation: (value: string, key: string) => 2 * (value.length + key.length) + 64 }),
+    ttl: REPLAY_TTL_MS,
+    ttlAutopurge: false,
+  });
   return {
     kind: 'memory',
     async setIfAbsent(key, value, ttlMs) {

@@ -28,6 +28,8 @@ export interface IngressSettings {
 /** A certificate source for the ingress listener; `reload()` re-reads the CA and CRL files. */
 export interface IngressSource {
   readonly source: CertificateSource;
+  /** Whether a peer address is one of `trustedProxies`. */
+  readonly trusts: (ip: string) => boolean;
   /** Rebuild the trust store (files re-read; `crls` replaces the fetched CRLs when given). */
   reload(crls?: readonly string[]): void;
 }
@@ -45,13 +47,15 @@ export function ingressSource(settings: IngressSettings): IngressSource {
   // Verification results by certificate hash: a proxy sends the same few certificates all day.
   let verified = new LRUCache<string, CertificateState>({ max: 10_000, ttl: 60_000 });
   const header = settings.header;
+  const trusts = (ip: string): boolean => {
+    const mapped = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+    return trusted.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6');
+  };
 
   const source: CertificateSource = (request) => {
     const value = request.headers[header];
     if (value === undefined) return ABSENT;
-    const peer = request.socket.remoteAddress ?? '';
-    const family = isIPv4(peer) ? 'ipv4' : 'ipv6';
-    if (!trusted.check(peer.startsWith('::ffff:') ? peer.slice(7) : peer, peer.startsWith('::ffff:') ? 'ipv4' : family)) {
+    if (!trusts(request.socket.remoteAddress ?? '')) {
       // SPEC §3: from anywhere but a trusted proxy, the header is an attack.
       return { status: 'rejected', reason: `${header} is only accepted from a trusted proxy` };
     }
@@ -70,6 +74,7 @@ export function ingressSource(settings: IngressSettings): IngressSource {
 
   return {
     source,
+    trusts,
     reload(crls = fetchedCrls) {
       const previous = fetchedCrls;
       fetchedCrls = crls;

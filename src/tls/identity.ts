@@ -34,6 +34,8 @@ export interface ClientIdentity {
 
 const OID_CN = '2.5.4.3';
 const OID_OU = '2.5.4.11';
+/** End of 2022-08-31 (UTC): the last day OFB client certificates carried the org id in OU. */
+const LAST_OU_ISSUANCE_MS = Date.UTC(2022, 7, 31, 23, 59, 59);
 const OID_UID = '0.9.2342.19200300.100.1.1';
 const OID_ORGANIZATION_IDENTIFIER = '2.5.4.97';
 
@@ -72,9 +74,13 @@ export function identityFromDer(der: Uint8Array): ClientIdentity {
   // organizationIdentifier wins whenever present, even if malformed: falling
   // back to OU then would let a second attribute override the primary one.
   const orgIdentifiers = attributeValues(subject, OID_ORGANIZATION_IDENTIFIER);
+  // SPEC §3 / OFB Certificate Standard: OU carries the org id only on certificates issued up to
+  // 2022-08-31; a newer certificate without organizationIdentifier has no org id.
   const orgId = orgIdentifiers.length > 0
     ? orgIdFromOrganizationIdentifier(single(orgIdentifiers))
-    : single(attributeValues(subject, OID_OU));
+    : tbs.validity.notBefore.getTime().getTime() <= LAST_OU_ISSUANCE_MS
+      ? single(attributeValues(subject, OID_OU))
+      : undefined;
   return {
     orgId,
     softwareId: single(attributeValues(subject, OID_UID)),

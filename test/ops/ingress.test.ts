@@ -40,11 +40,12 @@ t.test('ingress mode', async (tt) => {
   });
 
   await tt.test('accepted from a trusted proxy: nginx URL-encoded PEM, identity forwarded, header stripped', async (t2) => {
-    const res = await viaIngress(ingressPort(trusted), { 'x-ssl-client-cert': nginxEncoded(pki.client1.cert) });
+    const res = await viaIngress(ingressPort(trusted), { 'x-ssl-client-cert': nginxEncoded(pki.client1.cert), 'x-forwarded-for': '203.0.113.9' });
     t2.equal(res.status, 200);
     const seen = upstream.requests.at(-1)!.headers;
     t2.equal(seen['x-org-id'], pki.client1.orgId);
     t2.notOk(seen['x-ssl-client-cert'], 'the certificate header never reaches the upstream');
+    t2.equal(seen['x-forwarded-for'], '203.0.113.9, 127.0.0.1', "a trusted proxy's x-forwarded-for is kept and appended to");
   });
 
   await tt.test("accepted: Envoy's x-forwarded-client-cert", async (t2) => {

@@ -42,7 +42,11 @@ t.test('memory store', async (tt) => {
   tt.equal(await small.get('a'), undefined, 'bounded: the least recently used entry is evicted');
   tt.equal(await small.get('d'), 'd');
   tt.throws(() => createMemoryStore({ maxEntries: 0 }), TypeError);
-  tt.equal(createReplayStore({ store: 'memory', maxEntries: 10, keyPrefix: 'g:', timeoutMs: 100 }).kind, 'memory');
+  tt.equal(createReplayStore({ store: 'memory', maxEntries: 10, maxBytes: 1 << 20, keyPrefix: 'g:', timeoutMs: 100 }).kind, 'memory');
+  const sized = createMemoryStore({ maxEntries: 1000, maxBytes: 10_000 });
+  for (let i = 0; i < 5; i++) await sized.set(`big-${i}`, 'x'.repeat(2_000), 60_000);
+  tt.equal(await sized.get('big-0'), undefined, 'bounded in bytes too: large stored responses cannot exhaust memory');
+  tt.equal(await sized.get('big-4'), 'x'.repeat(2_000));
 });
 
 t.test('redis store', { skip: skipWithoutRedis(t) }, async (tt) => {

@@ -60,13 +60,17 @@ t.test('works on a Buffer that is a view into a larger pool', async (t) => {
   t.same(identityFromDer(view), identityFromDer(der));
 });
 
-t.test('legacy certificate: org id taken from OU', async (t) => {
-  const legacy = await issueClientCert(ca, { orgId: ORG_ID, softwareId: SOFTWARE_ID, legacyOu: true, cnpj: CNPJ });
+t.test('legacy certificate (issued up to 2022-08-31): org id taken from OU', async (t) => {
+  const issued2022 = { notBefore: new Date('2022-06-01T00:00:00Z'), notAfter: new Date(Date.now() + 86400_000) };
+  const legacy = await issueClientCert(ca, { orgId: ORG_ID, softwareId: SOFTWARE_ID, legacyOu: true, cnpj: CNPJ, ...issued2022 });
   const id = identityFromDer(new X509Certificate(legacy.cert).raw);
   t.equal(id.orgId, ORG_ID);
   t.equal(id.softwareId, SOFTWARE_ID);
   t.match(id.subjectDn, `,OU=${ORG_ID},`);
   t.notMatch(id.subjectDn, '2.5.4.97');
+
+  const recent = await issueClientCert(ca, { orgId: ORG_ID, softwareId: SOFTWARE_ID, legacyOu: true, cnpj: CNPJ });
+  t.equal(identityFromDer(new X509Certificate(recent.cert).raw).orgId, undefined, 'SPEC §3: OU counts only on certificates issued up to 2022-08-31');
 });
 
 t.test('org id extraction rules', async (t) => {

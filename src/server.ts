@@ -11,8 +11,8 @@ import { GatewayMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import { ServerTls, type TlsFiles } from './tls/server-options.js';
 import { watchFiles } from './tls/watch.js';
-import { ingressSource } from './tls/certificate-source.js';
-import { startCrlFetcher } from './tls/crl-fetcher.js';
+import { ingressSource, revocationGuard, socketSource, type CertificateSource } from './tls/certificate-source.js';
+import { createCrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
 
 export interface RunningGateway {
@@ -46,15 +46,40 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const log = logger === false ? silentLog : logger;
   const services = createServices(config, log);
   exposeServiceMetrics(metrics, services);
-  const app = await buildApp(config, { logger, tls, metrics, services });
-  await app.listen({ port: config.server.port, host: config.server.host });
-
   // SPEC §3 ingress mode: a plain listener behind a TLS-terminating proxy, same routes and services.
   const ingressSettings = config.server.ingress;
   const ingress = ingressSettings === undefined ? undefined : ingressSource({ ...ingressSettings, clientCa: files.clientCa, crl: files.crl });
+
+  // Issue 5: CRLs from URLs, refreshed on an interval; stale ones fail /readyz. The first round runs
+  // before listening, and until every URL has answered once, certificates are refused (fail closed).
+  const crlFetcher =
+    files.crlUrls.length === 0
+      ? undefined
+      : createCrlFetcher({
+          urls: files.crlUrls,
+          refreshMs: files.crlRefreshSeconds * 1000,
+          maxAgeMs: files.crlMaxAgeSeconds * 1000,
+          timeoutMs: 10_000,
+          apply(pems) {
+            tls.reload(pems);
+            ingress?.reload(pems);
+          },
+          report(stale) {
+            const urls = Object.entries(stale);
+            readiness.set('crl', urls.length === 0 ? undefined : urls.map(([url, why]) => `${url}: ${why}`).join('; '));
+          },
+        });
+  await crlFetcher?.refresh();
+  crlFetcher?.start();
+  const guard = (source: CertificateSource): CertificateSource =>
+    crlFetcher === undefined ? source : revocationGuard(source, () => crlFetcher.complete);
+
+  const app = await buildApp(config, { logger, tls, metrics, services, certificates: guard(socketSource) });
+  await app.listen({ port: config.server.port, host: config.server.host });
+  tls.attach(app.server as unknown as HttpsServer);
   let ingressApp: FastifyInstance | undefined;
   if (ingressSettings !== undefined && ingress !== undefined) {
-    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: ingress.source, trustedProxy: ingress.trusts });
+    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: guard(ingress.source), trustedProxy: ingress.trusts });
     await ingressApp.listen({ port: ingressSettings.port, host: ingressSettings.host });
   }
 
@@ -64,7 +89,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     [...files.certificates.flatMap((c) => [c.cert, c.key]), ...files.clientCa, ...files.crl],
     () => {
       try {
-        tls.reload(app.server as unknown as HttpsServer);
+        tls.reload();
         ingress?.reload();
         serverExpiry = recordExpiry(metrics, files);
         readiness.set('tls', undefined);
@@ -77,25 +102,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     },
     options.reloadDebounceMs,
   );
-
-  // Issue 5: CRLs from URLs, refreshed on an interval; stale ones fail /readyz.
-  const crlFetcher =
-    files.crlUrls.length === 0
-      ? undefined
-      : startCrlFetcher({
-          urls: files.crlUrls,
-          refreshMs: files.crlRefreshSeconds * 1000,
-          maxAgeMs: files.crlMaxAgeSeconds * 1000,
-          timeoutMs: 10_000,
-          apply(pems) {
-            tls.reload(app.server as unknown as HttpsServer, pems);
-            ingress?.reload(pems);
-          },
-          report(stale) {
-            const urls = Object.entries(stale);
-            readiness.set('crl', urls.length === 0 ? undefined : urls.map(([url, why]) => `${url}: ${why}`).join('; '));
-          },
-        });
 
   let admin: FastifyInstance | undefined;
   if (config.admin) {

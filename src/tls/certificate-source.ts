@@ -96,3 +96,15 @@ function verifiedState(der: Buffer): CertificateState {
     return { status: 'rejected', reason: `client certificate could not be parsed (${(err as Error).message})` };
   }
 }
+
+/**
+ * While a configured CRL URL has never been fetched, a presented certificate's revocation status is
+ * unknown: refuse it rather than accept it unchecked (fail closed).
+ */
+export function revocationGuard(source: CertificateSource, known: () => boolean): CertificateSource {
+  return (request) => {
+    const state = source(request);
+    if (state.status !== 'verified' || known()) return state;
+    return { status: 'rejected', reason: 'client certificate revocation status is unknown (a configured CRL could not be fetched yet)' };
+  };
+}

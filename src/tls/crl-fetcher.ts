@@ -22,12 +22,16 @@ export interface CrlFetcherOptions {
 export interface CrlFetcher {
   /** One fetch round now (also run by the interval). */
   refresh(): Promise<void>;
+  /** Refresh every `refreshMs` from now on. */
+  start(): void;
+  /** Whether every URL has been fetched (and applied) at least once. */
+  readonly complete: boolean;
   stop(): void;
 }
 
 const MAX_CRL_BYTES = 32 * 1024 * 1024;
 
-export function startCrlFetcher(options: CrlFetcherOptions): CrlFetcher {
+export function createCrlFetcher(options: CrlFetcherOptions): CrlFetcher {
   const now = options.now ?? Date.now;
   const latest = new Map<string, { pem: string; at: number }>();
   const errors = new Map<string, string>();
@@ -64,11 +68,16 @@ export function startCrlFetcher(options: CrlFetcherOptions): CrlFetcher {
     options.report(stale);
   }
 
-  const timer = setInterval(() => void refresh(), options.refreshMs);
-  timer.unref();
-  void refresh();
+  let timer: NodeJS.Timeout | undefined;
   return {
     refresh,
+    start() {
+      timer ??= setInterval(() => void refresh(), options.refreshMs);
+      timer.unref();
+    },
+    get complete() {
+      return options.urls.every((url) => latest.has(url));
+    },
     stop: () => clearInterval(timer),
   };
 }

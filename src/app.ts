@@ -250,7 +250,8 @@ function requestRecorder(metrics: GatewayMetrics | undefined) {
     const q = request.url.indexOf('?');
     const route = ofb.route?.path;
     const status = reply.statusCode;
-    request.log.info(
+    // Built only when it will be written: the hot path allocates nothing for a disabled level.
+    if ((request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') === true) request.log.info(
       {
         interactionId: ofb.interactionId,
         method: request.method,

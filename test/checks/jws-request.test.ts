@@ -1,5 +1,6 @@
 // SPEC §1 row 9, §2: signed request bodies — verified only with the sender org's directory keys.
 import t from 'tap';
+import { constants, createSign, KeyObject, sign as nodeSign, type webcrypto } from 'node:crypto';
 import { generateKeyPair, FlattenedSign, exportJWK } from 'jose';
 import { startUpstream } from '../helpers/upstream.js';
 import { startJwsGateway, CONSENTS, JSON_FORWARD } from '../helpers/jws-gateway.js';
@@ -96,6 +97,17 @@ t.test('bad input: each refused with its status and OFB code, nothing forwarded'
       const jwk = await exportJWK(org1.privateKey);
       const rsKey = await importJWK({ ...jwk, alg: 'RS256' }, 'RS256');
       return signJws({ privateKey: rsKey as never, kid: org1.kid }, good(), { alg: 'RS256' });
+    }, 400, 'BAD_SIGNATURE'],
+    ['header says PS256, signature is RSASSA-PKCS1-v1_5 (RS256) with the right key', async () => {
+      const input = `${b64url({ alg: 'PS256', kid: org1.kid, typ: 'JWT' })}.${b64url(good())}`;
+      const pkcs1 = createSign('sha256').update(input).sign(KeyObject.from(org1.privateKey as unknown as webcrypto.CryptoKey));
+      return `${input}.${pkcs1.toString('base64url')}`;
+    }, 400, 'BAD_SIGNATURE', "the JWS signature does not verify with the organisation's key for this kid"],
+    ['RSA-PSS with the right key but a salt other than 32 bytes (RFC 7518 §3.5)', async () => {
+      const input = `${b64url({ alg: 'PS256', kid: org1.kid, typ: 'JWT' })}.${b64url(good())}`;
+      const key = KeyObject.from(org1.privateKey as unknown as webcrypto.CryptoKey);
+      const salted = nodeSign('sha256', Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 20 });
+      return `${input}.${salted.toString('base64url')}`;
     }, 400, 'BAD_SIGNATURE'],
     ['no kid', () => signJws(org1, good(), { kid: undefined }), 400, 'BAD_SIGNATURE', 'the JWS header must carry a kid'],
     ['unknown kid', () => signJws({ privateKey: org1.privateKey, kid: 'no-such-kid' }, good()), 400, 'BAD_SIGNATURE', 'the JWS kid is not among the signing keys the organisation publishes in the directory'],

@@ -5,12 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import replyFrom from '@fastify/reply-from';
 import type { Config, Route } from './config/load.js';
 import { OfbContext } from './context.js';
 import { checksFor, type NamedCheck } from './checks/registry.js';
 import type { CheckDeps } from './checks/types.js';
-import { buffersRequestBody, createForwarder } from './proxy/forward.js';
+import { buffersRequestBody, createForwarder, UpstreamPools } from './proxy/forward.js';
 import { responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
 import { ServerTls } from './tls/server-options.js';
 import { socketSource, type CertificateSource } from './tls/certificate-source.js';
@@ -94,7 +93,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const deps: CheckDeps = { ...services, config, certificates: options.certificates ?? socketSource };
   const signer = services.signer;
   app.decorateRequest('ofb', null as unknown as OfbContext);
-  await app.register(replyFrom, { disableRequestLogging: true, undici: { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 } });
+  const pools = new UpstreamPools();
+  app.addHook('onClose', () => pools.close());
 
   // Bodies stream to the upstream untouched, whatever their type (application/jwt included).
   app.removeAllContentTypeParsers();
@@ -121,7 +121,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
   registerMethodNotAllowed(app, config.routes);
 
-  for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer, options.trustedProxy);
+  for (const route of config.routes) if (!buffersRequestBody(route)) registerRoute(app, route, config, deps, signer, pools, options.trustedProxy);
   const buffered = config.routes.filter(buffersRequestBody);
   if (buffered.length > 0) {
     // Signed and idempotent routes read their body before forwarding (bounded by server.bodyLimit
@@ -129,7 +129,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await app.register(async function bufferedBodies(child) {
       child.removeAllContentTypeParsers();
       child.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.server.bodyLimit }, (_request, body, done) => done(null, body));
-      for (const route of buffered) registerRoute(child, route, config, deps, signer, options.trustedProxy);
+      for (const route of buffered) registerRoute(child, route, config, deps, signer, pools, options.trustedProxy);
     });
   }
   return app;
@@ -141,10 +141,11 @@ function registerRoute(
   config: Config,
   deps: CheckDeps,
   signer: ResponseSigner | undefined,
+  pools: UpstreamPools,
   trustedProxy: ((ip: string) => boolean) | undefined,
 ): void {
   const checks = checksFor(route, deps);
-  const handler = createForwarder(route, config, trustedProxy);
+  const handler = createForwarder(route, config, pools, trustedProxy);
   const method = route.methods ?? [...ALL_METHODS];
   const onRequest = runHeaderChecks(route, checks.headers);
   const preHandler = checks.body.length > 0 ? runBodyChecks(checks.body) : undefined;

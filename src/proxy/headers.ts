@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { UpstreamHeaders } from '../config/schema.js';
 import type { OfbContext } from '../context.js';
 
-/** The parts of a Fastify request the rewriters read (structural, so reply-from's wider type fits). */
+/** The parts of a Fastify request the rewriters read. */
 interface ProxiedRequest {
   readonly ofb: OfbContext;
   readonly ip: string;
@@ -32,7 +32,7 @@ export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly s
 
 /**
  * Build the upstream request-header rewriter for a gateway: strips, then sets the identity the
- * checks established. The returned function mutates reply-from's private copy of the headers.
+ * checks established. The returned function mutates the forwarder's private copy of the headers.
  */
 export function requestHeaderRewriter(
   names: UpstreamHeaders,

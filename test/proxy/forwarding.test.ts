@@ -159,3 +159,28 @@ t.test('SPEC §4: upstream never answering → 504 after timeoutMs', async (tt) 
   tt.equal(res.json().errors[0]?.code, 'GATEWAY_TIMEOUT');
   tt.ok(Date.now() - started < 5000, 'bounded by the route timeout');
 });
+
+t.test('SPEC §4: large bodies stream both ways; HEAD works; a client asking to close is not told keep-alive', async (tt) => {
+  const upstream = await startUpstream(tt, (req, res, body) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', connection: 'keep-alive', 'keep-alive': 'timeout=5' });
+    res.end(req.method === 'HEAD' ? undefined : Buffer.concat([body, body]));
+  });
+  const gw = await setup(tt, upstream.url);
+  const big = Buffer.alloc(3 * 1024 * 1024, 7);
+  const res = await send(gw.port, {
+    method: 'PUT',
+    path: '/open-banking/accounts/v2/upload',
+    headers: { 'x-fapi-interaction-id': randomUUID(), 'content-type': 'application/octet-stream', connection: 'close' },
+    body: big,
+    cert: gw.pki.client1,
+    ca: gw.pki.ca.cert,
+  });
+  tt.equal(res.status, 200);
+  tt.equal(upstream.requests[0]!.body.length, big.length, 'the upload arrived whole (beyond bodyLimit: streamed, not buffered)');
+  tt.equal(res.body.length, 2 * big.length, 'the download arrived whole');
+  tt.equal(res.headers.connection, 'close', 'hop-by-hop headers of the upstream are not passed on');
+  tt.notOk(res.headers['keep-alive']);
+  const head = await send(gw.port, { method: 'HEAD', path: '/open-banking/accounts/v2/x', headers: { 'x-fapi-interaction-id': randomUUID() }, cert: gw.pki.client1, ca: gw.pki.ca.cert });
+  tt.equal(head.status, 200);
+  tt.equal(upstream.requests[1]!.method, 'HEAD');
+});

@@ -13,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { Config, Route } from '../config/load.js';
 import { BadGatewayError, GatewayTimeoutError } from '../errors.js';
-import { requestHeaderRewriter, responseHeaderRewriter, strippedRequestHeaders } from './headers.js';
+import { filterRequestHeaders, requestHeaderRewriter, responseHeaderRewriter, strippedRequestHeaders } from './headers.js';
 
 /** Largest upstream response buffered for signing or idempotency storage; larger → 502. */
 export const MAX_BUFFERED_RESPONSE_BYTES = 10 * 1_048_576;
@@ -53,7 +53,7 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
   const extraStrip = config.server.ingress ? [config.server.ingress.header] : [];
   // undici refuses `expect`, and sets `host` (the upstream's) itself.
   const stripped = strippedRequestHeaders(names, [...extraStrip, 'host', 'expect']);
-  const rewriteRequestHeaders = requestHeaderRewriter(names, stripped, route.forwardClientCert, trustedProxy);
+  const rewriteRequestHeaders = requestHeaderRewriter(names, route.forwardClientCert, trustedProxy);
   const rewriteResponseHeaders = responseHeaderRewriter();
   const pool = pools.get(route.upstream);
   const timeout = route.timeoutMs;
@@ -71,7 +71,7 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
       return reply.send(stored.body);
     }
 
-    const headers = upstreamRequestHeaders(request.headers);
+    const headers = filterRequestHeaders(request.headers, stripped);
     let body: Buffer | Readable | undefined;
     if (buffered) {
       const payload = ofb.jwsPayload;
@@ -124,16 +124,6 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     }
     return reply.send(received);
   };
-}
-
-/** A private copy of the client's headers without those named in `Connection` (RFC 9110 §7.6.1). */
-function upstreamRequestHeaders(inbound: IncomingHttpHeaders): IncomingHttpHeaders {
-  const headers = { ...inbound };
-  const connection = inbound.connection;
-  if (typeof connection === 'string') {
-    for (const name of connection.split(',')) delete headers[name.trim().toLowerCase()];
-  }
-  return headers;
 }
 
 /** A request carries a body when it declares a non-zero length or a transfer coding (RFC 9112 §6.3). */

@@ -26,23 +26,37 @@ const GATEWAY_SET = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
  * Every inbound header the gateway removes before forwarding: hop-by-hop, client-certificate
  * headers, and every header name the gateway sets on any route (so `x-org-id` cannot be spoofed).
  */
-export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly string[] = []): readonly string[] {
-  return [...new Set<string>([...HOP_BY_HOP, ...CLIENT_CERT_HEADERS, ...GATEWAY_SET, ...Object.values(names), ...extra])];
+export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly string[] = []): ReadonlySet<string> {
+  return new Set<string>([...HOP_BY_HOP, ...CLIENT_CERT_HEADERS, ...GATEWAY_SET, ...Object.values(names), ...extra]);
 }
 
 /**
- * Build the upstream request-header rewriter for a gateway: strips, then sets the identity the
- * checks established. The returned function mutates the forwarder's private copy of the headers.
+ * The client's headers for the upstream: a new object without the `stripped` names and without
+ * those named in `Connection` (RFC 9110 §7.6.1). Copying the few wanted headers is cheaper than
+ * deleting the many unwanted ones.
+ */
+export function filterRequestHeaders(inbound: IncomingHttpHeaders, stripped: ReadonlySet<string>): IncomingHttpHeaders {
+  const connection = inbound.connection;
+  const listed = typeof connection === 'string' ? connection.toLowerCase().split(',').map((n) => n.trim()) : undefined;
+  const headers: IncomingHttpHeaders = {};
+  for (const name in inbound) {
+    if (stripped.has(name) || (listed !== undefined && listed.includes(name))) continue;
+    headers[name] = inbound[name];
+  }
+  return headers;
+}
+
+/**
+ * Build the function that sets, on the forwarder's filtered copy of the headers, the identity the
+ * checks established (SPEC §4).
  */
 export function requestHeaderRewriter(
   names: UpstreamHeaders,
-  stripped: readonly string[],
   forwardClientCert: boolean,
   /** Ingress mode: peers whose own x-forwarded-for is kept (and appended to); anyone else's is replaced. */
   trustedProxy: ((ip: string) => boolean) | undefined = undefined,
 ) {
   return function rewriteRequestHeaders(request: ProxiedRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
-    for (let i = 0; i < stripped.length; i++) delete headers[stripped[i] as string];
     const ofb = request.ofb;
     headers[names.interactionId] = ofb.interactionId;
     const id = ofb.identity;

@@ -65,9 +65,20 @@ export interface Row {
   readonly baseline: string;
 }
 
+/** Issue 6: p99 at half of (d)'s maximum rate, open loop, against the upstream reached directly. */
+export interface OpenLoop {
+  readonly ratePerSec: number;
+  readonly upstreamP99Ms: number;
+  readonly gatewayP99Ms: number;
+  /** Requests of the gateway run that were not 2xx (an overload would make the p99 meaningless). */
+  readonly gatewayErrors: number;
+}
+
 export interface BenchReport {
   readonly options: BenchOptions;
   readonly rows: readonly Row[];
+  /** Present when both (a) and (d) were measured. */
+  readonly openLoop?: OpenLoop | undefined;
   /** The replay store's memory for `replayEntries` jtis, or why there is no figure. */
   readonly replay: string | undefined;
 }
@@ -144,13 +155,50 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         }
       }
     }
+    const finished = finish(targets, rows);
+    const openLoop = await halfRateRun(env, targets, started, finished, options, rows, log);
     const replayFigure = replay ? await replayMemory(options.replayEntries ?? 1_000_000) : undefined;
-    return { options, rows: finish(targets, rows), replay: replayFigure };
+    return { options, rows: finished, openLoop, replay: replayFigure };
   } finally {
     for (const running of started.values()) await running.stop().catch(() => {});
     for (const service of services.reverse()) await service.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Open-loop runs of (a) and (d) at half of (d)'s measured maximum rate (closed-loop median); medians of `reps` pairs. */
+async function halfRateRun(
+  env: BenchEnv,
+  targets: readonly TargetDef[],
+  started: Map<string, Running>,
+  finished: readonly Row[],
+  options: BenchOptions,
+  rows: Map<string, { runs: LoadResult[] }>,
+  log: (line: string) => void,
+): Promise<OpenLoop | undefined> {
+  const max = finished.find((r) => r.id === 'd')?.figures?.reqPerSec;
+  const a = targets.find((t) => t.id === 'a');
+  const d = targets.find((t) => t.id === 'd');
+  const runA = started.get('a');
+  const runD = started.get('d');
+  if (max === undefined || a === undefined || d === undefined || runA === undefined || runD === undefined) return undefined;
+  const ratePerSec = Math.max(1, Math.round(max / 2));
+  const upstreamP99: number[] = [];
+  const gatewayP99: number[] = [];
+  let gatewayErrors = 0;
+  // As many pairs as repetitions, medians reported: a single GC pause or a neighbour's burst moves a p99.
+  for (let rep = 1; rep <= options.reps; rep++) {
+    const upstream = await runLoad(env, a, runA, options, rows, ratePerSec);
+    const gateway = await runLoad(env, d, runD, options, rows, ratePerSec);
+    upstreamP99.push(upstream.p99Ms);
+    gatewayP99.push(gateway.p99Ms);
+    gatewayErrors += gateway.errors;
+    log(
+      `open loop ${rep}/${options.reps} at ${ratePerSec} req/s: upstream p50/p99 ${upstream.p50Ms.toFixed(2)}/${upstream.p99Ms.toFixed(2)} ms, ` +
+        `(d) p50/p99 ${gateway.p50Ms.toFixed(2)}/${gateway.p99Ms.toFixed(2)} ms (${gateway.reqPerSec.toFixed(0)} req/s answered)`,
+    );
+  }
+  return { ratePerSec, upstreamP99Ms: median(upstreamP99), gatewayP99Ms: median(gatewayP99), gatewayErrors };
 }
 
 /** PKI, the org's signing key, and the shared upstream (plus mocks when a target needs them). */
@@ -218,7 +266,14 @@ function jwsOptions(env: BenchEnv, aud: string, presign: number) {
 }
 
 /** One run of the load generator against one target; the process is killed if it overruns. */
-async function runLoad(env: BenchEnv, target: TargetDef, running: Running, options: BenchOptions, rows: Map<string, { runs: LoadResult[] }>): Promise<LoadResult> {
+async function runLoad(
+  env: BenchEnv,
+  target: TargetDef,
+  running: Running,
+  options: BenchOptions,
+  rows: Map<string, { runs: LoadResult[] }>,
+  ratePerSec?: number,
+): Promise<LoadResult> {
   const shape = target.request;
   const https = running.origin.startsWith('https:');
   // Signing costs the client ~0.5 ms per body, more than the gateway spends verifying it: sign before
@@ -238,6 +293,7 @@ async function runLoad(env: BenchEnv, target: TargetDef, running: Running, optio
       ? { jws: jwsOptions(env, audience(running, target), Math.min(100_000, Math.ceil(lastRate * options.durationS * 1.3))) }
       : {}),
     pids: running.pids(),
+    ...(ratePerSec === undefined ? {} : { ratePerSec }),
   };
   const service = startService(process.execPath, [LOAD, JSON.stringify(load)]);
   const limit = (options.warmupS + options.durationS) * 1000 + 40_000;

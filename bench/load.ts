@@ -33,6 +33,11 @@ export interface LoadOptions {
   readonly jws?: JwsOptions;
   /** Processes whose CPU and RSS are measured (nginx: master and workers). */
   readonly pids: readonly number[];
+  /**
+   * Open loop: send at this fixed rate whatever the answers, latency measured from each request's
+   * scheduled time (so queueing counts: no coordinated omission). Closed loop when omitted.
+   */
+  readonly ratePerSec?: number;
 }
 
 /** PS256 request signing, as an OFB client does it (SPEC §2). */
@@ -183,7 +188,49 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
       if (status.length !== 3 || status[0] !== '2') errors++;
     }
   };
-  const workers = Array.from({ length: options.connections }, worker);
+  // Open loop: requests leave on a fixed schedule; at most MAX_OUTSTANDING wait at once.
+  const MAX_OUTSTANDING = 10_000;
+  let outstanding = 0;
+  const fire = (scheduled: number): void => {
+    if (outstanding >= MAX_OUTSTANDING) {
+      if (counting) {
+        requests++;
+        errors++;
+        statuses['ERR:overload'] = (statuses['ERR:overload'] ?? 0) + 1;
+      }
+      return;
+    }
+    outstanding++;
+    const measured = counting;
+    pool
+      .request({ method: options.method, path: options.path, headers: options.headers, reset: options.newConnectionPerRequest })
+      .then(async (res) => {
+        await res.body.dump();
+        return String(res.statusCode);
+      })
+      .catch((err: unknown) => `ERR:${(err as { code?: string }).code ?? (err as Error).message}`)
+      .then((status) => {
+        outstanding--;
+        if (!measured) return;
+        samples.push(performance.now() - scheduled);
+        requests++;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status.length !== 3 || status[0] !== '2') errors++;
+      });
+  };
+  const scheduler = async (rate: number): Promise<void> => {
+    const interval = 1000 / rate;
+    let next = performance.now();
+    while (!stopped) {
+      const now = performance.now();
+      for (; next <= now; next += interval) fire(next);
+      await sleep(1);
+    }
+    const until = Date.now() + 10_000;
+    while (outstanding > 0 && Date.now() < until) await sleep(5);
+  };
+  const rate = options.ratePerSec;
+  const workers = rate !== undefined && rate > 0 ? [scheduler(rate)] : Array.from({ length: options.connections }, worker);
 
   await sleep(options.warmupMs);
   const cpu0 = cpuMicros(options.pids);

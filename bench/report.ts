@@ -62,7 +62,7 @@ export function verdicts(report: BenchReport): string[] {
     compare('(e) CPU/req ≤ 2 × (d)', 'e', 'd', 2, '(d)'),
     compare('(f) CPU per new mTLS connection ≤ 1.2 × the bare Node server', 'fd', 'fb', 1.2, '(f)(b)'),
     gatewayRss.length === 0 ? 'gateway RSS ≤ 150 MB: not measured in this run' : `gateway RSS ≤ 150 MB: at most ${Math.max(...gatewayRss).toFixed(0)} MiB → ${Math.max(...gatewayRss) * 1.048576 <= 150 ? 'met' : 'not met'}`,
-    'p99 added ≤ 2 ms at half the maximum rate: not measured (the load generator is closed-loop only)',
+    openLoopVerdict(report.openLoop),
   ];
 }
 
@@ -105,4 +105,14 @@ ${verdicts(report).map((v) => `- ${v}`).join('\n')}
 
 **Replay store holding ${(o.replayEntries ?? 1_000_000).toLocaleString('en')} jtis:** ${report.replay ?? 'not measured in this run'}.
 `;
+}
+
+function openLoopVerdict(open: BenchReport['openLoop']): string {
+  if (open === undefined) return 'p99 added ≤ 2 ms at half the maximum rate: not measured in this run (needs (a) and (d))';
+  const added = open.gatewayP99Ms - open.upstreamP99Ms;
+  const errors = open.gatewayErrors > 0 ? `, ${open.gatewayErrors} requests not 2xx` : '';
+  return (
+    `p99 added ≤ 2 ms at half the maximum rate (open loop, ${open.ratePerSec} req/s, medians): (d) p99 ${open.gatewayP99Ms.toFixed(2)} ms − upstream directly ` +
+    `${open.upstreamP99Ms.toFixed(2)} ms = ${added.toFixed(2)} ms${errors} → ${added <= 2 && open.gatewayErrors === 0 ? 'met' : 'not met'}`
+  );
 }

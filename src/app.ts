@@ -65,7 +65,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ? { serverFactory: (handler: RequestListener) => createHttpServer({ maxHeaderSize: config.server.maxHeaderSize }, handler) }
       : { https: { ...(options.tls ?? new ServerTls(config.server.tls)).serverOptions(), maxHeaderSize: config.server.maxHeaderSize } }),
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
-    // One log line per request comes from our own onResponse hook (logRequest).
+    // One log line per request comes from our own onResponse hook (recordRequest).
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     bodyLimit: config.server.bodyLimit,

@@ -147,8 +147,8 @@ function registerRoute(
   const checks = checksFor(route, deps);
   const handler = createForwarder(route, config, pools, trustedProxy);
   const method = route.methods ?? [...ALL_METHODS];
-  const onRequest = runHeaderChecks(route, checks.headers);
-  const preHandler = checks.body.length > 0 ? runBodyChecks(checks.body) : undefined;
+  const onRequest = checkRunner(checks.headers, route);
+  const preHandler = checks.body.length > 0 ? checkRunner(checks.body) : undefined;
   // SPEC §2: 200/201/202/422 JSON responses of jws.response routes are signed.
   const onSend = route.jws?.response && signer ? responseSigningHook(signer) : undefined;
   const onResponse = route.idempotency ? releaseIdempotencyKey : undefined;
@@ -174,29 +174,19 @@ async function releaseIdempotencyKey(request: FastifyRequest): Promise<void> {
 }
 
 /** Runs the route's `headers` checks in registry order, before the body is read. */
-function runHeaderChecks(route: Route, checks: readonly NamedCheck[]) {
-  return async function headerChecks(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+/**
+ * Runs checks in registry order; the failing one's name stays on request.ofb for logs and metrics.
+ * The header phase also records the matched route (it runs first, in onRequest).
+ */
+function checkRunner(checks: readonly NamedCheck[], route?: Route) {
+  return async function runChecks(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const ofb = request.ofb;
-    ofb.route = route;
+    if (route !== undefined) ofb.route = route;
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i] as NamedCheck;
       ofb.failedCheck = check.name;
       const pending = check.run(request, reply);
       if (pending !== undefined) await pending;
-    }
-    ofb.failedCheck = undefined;
-  };
-}
-
-function runBodyChecks(checks: readonly NamedCheck[]) {
-  return async function bodyChecks(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const ofb = request.ofb;
-    for (let i = 0; i < checks.length; i++) {
-      const check = checks[i] as NamedCheck;
-      ofb.failedCheck = check.name;
-      const pending = check.run(request, reply);
-      if (pending !== undefined) await pending;
-      if (reply.sent) return;
     }
     ofb.failedCheck = undefined;
   };

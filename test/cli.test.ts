@@ -5,21 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { serverBlock, testPki } from './helpers/gateway.js';
-import { startUpstream } from './helpers/upstream.js';
+import { freePort, startUpstream } from './helpers/upstream.js';
 import { send } from './helpers/client.js';
 
 const BIN = resolve(import.meta.dirname, '../src/cli.js');
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => done(p));
-    });
-  });
-}
 
 function run(args: string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

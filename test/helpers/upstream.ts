@@ -1,6 +1,6 @@
 /** A real HTTP upstream on 127.0.0.1 that records every request it receives. */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -48,4 +48,14 @@ export async function startUpstream(t: Teardown, handler: UpstreamHandler = echo
     });
   t.teardown(close);
   return { url: `http://127.0.0.1:${port}`, port, requests, close };
+}
+
+/** A loopback port that was free a moment ago (nothing listens on it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -1,9 +1,8 @@
 // SPEC §4 forwarding, on real TLS sockets and a real upstream.
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { startTestGateway, serverBlock, testPki } from '../helpers/gateway.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { freePort, startUpstream } from '../helpers/upstream.js';
 import { send } from '../helpers/client.js';
 
 async function setup(tt: { teardown(fn: () => unknown): void }, upstreamUrl: string, routeExtra = '') {
@@ -123,13 +122,7 @@ t.test('SPEC §4: identity, certificate and hop-by-hop headers sent by the clien
 });
 
 t.test('SPEC §4: upstream refusing connections → 502 OFB body', async (tt) => {
-  // A port that was free a moment ago: nothing listens there.
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const gw = await setup(tt, `http://127.0.0.1:${port}`);
   const id = randomUUID();
   const res = await send(gw.port, { path: '/open-banking/accounts/v2/accounts', headers: { 'x-fapi-interaction-id': id }, cert: gw.pki.client1, ca: gw.pki.ca.cert });

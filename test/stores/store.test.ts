@@ -41,6 +41,16 @@ t.test('memory store', async (tt) => {
   for (const k of ['a', 'b', 'c', 'd']) await small.set(k, k, 60_000);
   tt.equal(await small.get('a'), undefined, 'bounded: the least recently used entry is evicted');
   tt.equal(await small.get('d'), 'd');
+  await small.get('b'); // read: now the most recently used
+  await small.set('e', 'e', 60_000);
+  tt.equal(await small.get('b'), 'b', 'a read entry is kept (least recently used, not first inserted)');
+  tt.equal(await small.get('c'), undefined, 'the entry neither read nor written since is the one evicted');
+  const expiring = createMemoryStore({ maxEntries: 2, maxBytes: 1 << 20 });
+  await expiring.set('old', 'x'.repeat(1000), 50);
+  await sleep(100);
+  await expiring.set('new-1', 'y', 60_000);
+  await expiring.set('new-2', 'z', 60_000);
+  tt.equal(await expiring.get('new-1'), 'y', 'an expired entry makes room before a live one is evicted');
   tt.throws(() => createMemoryStore({ maxEntries: 0 }), TypeError);
   tt.equal(createReplayStore({ store: 'memory', maxEntries: 10, maxBytes: 1 << 20, keyPrefix: 'g:', timeoutMs: 100 }).kind, 'memory');
   const sized = createMemoryStore({ maxEntries: 1000, maxBytes: 10_000 });

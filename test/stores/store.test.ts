@@ -45,12 +45,14 @@ t.test('memory store', async (tt) => {
   await small.set('e', 'e', 60_000);
   tt.equal(await small.get('b'), 'b', 'a read entry is kept (least recently used, not first inserted)');
   tt.equal(await small.get('c'), undefined, 'the entry neither read nor written since is the one evicted');
-  const expiring = createMemoryStore({ maxEntries: 2, maxBytes: 1 << 20 });
-  await expiring.set('old', 'x'.repeat(1000), 50);
+  // 2 000 characters ≈ 4 128 bytes: two fit in 10 000, a third evicts the least recently used.
+  const accounted = createMemoryStore({ maxEntries: 1000, maxBytes: 10_000 });
+  for (let i = 0; i < 10; i++) await accounted.set('same', 'x'.repeat(2_000), 60_000);
+  await accounted.set('expiring', 'x'.repeat(2_000), 50);
   await sleep(100);
-  await expiring.set('new-1', 'y', 60_000);
-  await expiring.set('new-2', 'z', 60_000);
-  tt.equal(await expiring.get('new-1'), 'y', 'an expired entry makes room before a live one is evicted');
+  tt.equal(await accounted.get('expiring'), undefined, 'expired');
+  await accounted.set('other', 'x'.repeat(2_000), 60_000);
+  tt.equal(await accounted.get('same'), 'x'.repeat(2_000), 'replaced and expired entries give their bytes back');
   tt.throws(() => createMemoryStore({ maxEntries: 0 }), TypeError);
   tt.equal(createReplayStore({ store: 'memory', maxEntries: 10, maxBytes: 1 << 20, keyPrefix: 'g:', timeoutMs: 100 }).kind, 'memory');
   const sized = createMemoryStore({ maxEntries: 1000, maxBytes: 10_000 });

@@ -70,6 +70,9 @@ export interface OpenLoop {
   readonly ratePerSec: number;
   readonly upstreamP99Ms: number;
   readonly gatewayP99Ms: number;
+  /** The load generator's own send lag (p99, medians), left out of the latencies above. */
+  readonly upstreamSendLagP99Ms: number;
+  readonly gatewaySendLagP99Ms: number;
   /** Requests of the gateway run that were not 2xx (an overload would make the p99 meaningless). */
   readonly gatewayErrors: number;
 }
@@ -185,6 +188,8 @@ async function halfRateRun(
   const ratePerSec = Math.max(1, Math.round(max / 2));
   const upstreamP99: number[] = [];
   const gatewayP99: number[] = [];
+  const upstreamLag: number[] = [];
+  const gatewayLag: number[] = [];
   let gatewayErrors = 0;
   // As many pairs as repetitions, medians reported: a single GC pause or a neighbour's burst moves a p99.
   for (let rep = 1; rep <= options.reps; rep++) {
@@ -192,13 +197,23 @@ async function halfRateRun(
     const gateway = await runLoad(env, d, runD, options, rows, ratePerSec);
     upstreamP99.push(upstream.p99Ms);
     gatewayP99.push(gateway.p99Ms);
+    upstreamLag.push(upstream.sendLagP99Ms ?? NaN);
+    gatewayLag.push(gateway.sendLagP99Ms ?? NaN);
     gatewayErrors += gateway.errors;
     log(
       `open loop ${rep}/${options.reps} at ${ratePerSec} req/s: upstream p50/p99 ${upstream.p50Ms.toFixed(2)}/${upstream.p99Ms.toFixed(2)} ms, ` +
-        `(d) p50/p99 ${gateway.p50Ms.toFixed(2)}/${gateway.p99Ms.toFixed(2)} ms (${gateway.reqPerSec.toFixed(0)} req/s answered)`,
+        `(d) p50/p99 ${gateway.p50Ms.toFixed(2)}/${gateway.p99Ms.toFixed(2)} ms (${gateway.reqPerSec.toFixed(0)} req/s answered); ` +
+        `load generator send lag p99 ${(upstream.sendLagP99Ms ?? NaN).toFixed(2)}/${(gateway.sendLagP99Ms ?? NaN).toFixed(2)} ms`,
     );
   }
-  return { ratePerSec, upstreamP99Ms: median(upstreamP99), gatewayP99Ms: median(gatewayP99), gatewayErrors };
+  return {
+    ratePerSec,
+    upstreamP99Ms: median(upstreamP99),
+    gatewayP99Ms: median(gatewayP99),
+    upstreamSendLagP99Ms: median(upstreamLag),
+    gatewaySendLagP99Ms: median(gatewayLag),
+    gatewayErrors,
+  };
 }
 
 /** PKI, the org's signing key, and the shared upstream (plus mocks when a target needs them). */

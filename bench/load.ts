@@ -34,8 +34,9 @@ export interface LoadOptions {
   /** Processes whose CPU and RSS are measured (nginx: master and workers). */
   readonly pids: readonly number[];
   /**
-   * Open loop: send at this fixed rate whatever the answers, latency measured from each request's
-   * scheduled time (so queueing counts: no coordinated omission). Closed loop when omitted.
+   * Open loop: send at this fixed rate whatever the answers. Latency runs from the moment a request is
+   * handed to the client pool, so waiting for a free connection counts (no coordinated omission) but
+   * this process's own timer lag does not: that lag is reported apart (`sendLagP99Ms`). Closed loop when omitted.
    */
   readonly ratePerSec?: number;
 }
@@ -70,6 +71,8 @@ export interface LoadResult {
   readonly clientCpuUsPerReq: number;
   /** VmRSS of `pids` at the end of the window. */
   readonly rssMiB: number;
+  /** Open loop: p99 of how late this process handed requests to the pool against their schedule. */
+  readonly sendLagP99Ms?: number;
   /** JWS bodies signed inside the window because the pre-signed ones ran out (each throttles the load). */
   readonly signedInWindow: number;
 }
@@ -162,6 +165,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   await bodies?.presign();
 
   const samples = new Samples();
+  const sendLag = new Samples();
   const statuses: Record<string, number> = {};
   let counting = false;
   let stopped = false;
@@ -202,6 +206,8 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     }
     outstanding++;
     const measured = counting;
+    const sent = performance.now();
+    if (measured) sendLag.push(sent - scheduled);
     pool
       .request({ method: options.method, path: options.path, headers: options.headers, reset: options.newConnectionPerRequest })
       .then(async (res) => {
@@ -212,7 +218,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
       .then((status) => {
         outstanding--;
         if (!measured) return;
-        samples.push(performance.now() - scheduled);
+        samples.push(performance.now() - sent);
         requests++;
         statuses[status] = (statuses[status] ?? 0) + 1;
         if (status.length !== 3 || status[0] !== '2') errors++;
@@ -260,6 +266,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     clientCpuUsPerReq: requests > 0 ? (client.user + client.system) / requests : NaN,
     rssMiB: rss,
     signedInWindow: bodies?.signedInWindow ?? 0,
+    ...(rate === undefined ? {} : { sendLagP99Ms: percentile(sendLag.sorted(), 99) }),
   };
 }
 

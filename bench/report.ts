@@ -113,6 +113,8 @@ function openLoopVerdict(open: BenchReport['openLoop']): string {
   const errors = open.gatewayErrors > 0 ? `, ${open.gatewayErrors} requests not 2xx` : '';
   return (
     `p99 added ≤ 2 ms at half the maximum rate (open loop, ${open.ratePerSec} req/s, medians): (d) p99 ${open.gatewayP99Ms.toFixed(2)} ms − upstream directly ` +
-    `${open.upstreamP99Ms.toFixed(2)} ms = ${added.toFixed(2)} ms${errors} → ${added <= 2 && open.gatewayErrors === 0 ? 'met' : 'not met'}`
+    `${open.upstreamP99Ms.toFixed(2)} ms = ${added.toFixed(2)} ms${errors} → ${added <= 2 && open.gatewayErrors === 0 ? 'met' : 'not met'} ` +
+    `(latency from the moment each request was handed to the client pool; the load generator's own send lag, p99 ` +
+    `${open.upstreamSendLagP99Ms.toFixed(2)} ms against the upstream and ${open.gatewaySendLagP99Ms.toFixed(2)} ms against (d), is left out)`
   );
 }

@@ -259,10 +259,8 @@ function requestRecorder(metrics: GatewayMetrics | undefined) {
       'request',
     );
     if (metrics !== undefined) {
-      const routeLabel = route ?? '(none)';
-      metrics.requests.inc({ route: routeLabel, method: request.method, status });
+      metrics.recordRequest(route ?? '(none)', request.method, status, ofb.upstreamMs === undefined ? undefined : ofb.upstreamMs / 1000);
       if (ofb.errorCode !== undefined) metrics.refusals.inc({ check: ofb.failedCheck ?? 'gateway', code: ofb.errorCode });
-      if (ofb.upstreamMs !== undefined) metrics.upstreamLatency.observe({ route: routeLabel }, ofb.upstreamMs / 1000);
     }
     done();
   };

@@ -177,3 +177,45 @@ t.test('SPEC §4: large bodies stream both ways; HEAD works; a client asking to 
   tt.equal(head.status, 200);
   tt.equal(upstream.requests[1]!.method, 'HEAD');
 });
+
+t.test('SPEC §4: small, unsized and typeless responses pass through byte for byte; a small body broken off → 502, never a truncated 200', async (tt) => {
+  const json = Buffer.from(JSON.stringify({ data: { id: 'x'.repeat(500) } }));
+  const upstream = await startUpstream(tt, (req, res) => {
+    if (req.url === '/open-banking/accounts/v2/sized') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(json.length) });
+      res.end(req.method === 'HEAD' ? undefined : json);
+    } else if (req.url === '/open-banking/accounts/v2/typeless') {
+      res.writeHead(201, { 'content-length': '3' });
+      res.end('abc');
+    } else if (req.url === '/open-banking/accounts/v2/unsized') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"data":');
+      setTimeout(() => res.end('[1,2,3]}'), 20);
+    } else if (req.url === '/open-banking/accounts/v2/broken') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"data":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    }
+  });
+  const gw = await setup(tt, upstream.url);
+  const get = (path: string, method = 'GET') =>
+    send(gw.port, { method, path: `/open-banking/accounts/v2/${path}`, headers: { 'x-fapi-interaction-id': randomUUID() }, cert: gw.pki.client1, ca: gw.pki.ca.cert });
+
+  const sized = await get('sized');
+  tt.equal(sized.status, 200);
+  tt.equal(sized.body, json.toString(), 'the JSON body, byte for byte');
+  tt.equal(sized.headers['content-type'], 'application/json', 'no charset added');
+  tt.equal(sized.headers['content-length'], String(json.length));
+  const head = await get('sized', 'HEAD');
+  tt.equal(head.headers['content-length'], String(json.length), 'HEAD keeps the length of the body it does not carry');
+  tt.equal(head.body.length, 0);
+  const typeless = await get('typeless');
+  tt.equal(typeless.status, 201);
+  tt.equal(typeless.body, 'abc');
+  tt.notOk(typeless.headers['content-type'], 'no content type invented');
+  const unsized = await get('unsized');
+  tt.equal(unsized.body, '{"data":[1,2,3]}', 'a body of unknown length streams whole');
+  const broken = await get('broken');
+  tt.equal(broken.status, 502, 'the upstream broke off before the declared length');
+  tt.equal(broken.json().errors[0]?.code, 'BAD_GATEWAY');
+});

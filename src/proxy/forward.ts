@@ -13,7 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { Config, Route } from '../config/load.js';
 import { BadGatewayError, GatewayTimeoutError } from '../errors.js';
-import { filterRequestHeaders, requestHeaderRewriter, responseHeaderRewriter, strippedRequestHeaders } from './headers.js';
+import { filterHeaders, requestHeaderRewriter, responseHeaderRewriter, strippedRequestHeaders } from './headers.js';
 
 /** Largest upstream response buffered for signing or idempotency storage; larger → 502. */
 export const MAX_BUFFERED_RESPONSE_BYTES = 10 * 1_048_576;
@@ -78,7 +78,7 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
       return reply.send(stored.body);
     }
 
-    const headers = filterRequestHeaders(request.headers, stripped);
+    const headers = filterHeaders(request.headers, stripped);
     let body: Buffer | Readable | undefined;
     if (buffered) {
       const payload = ofb.jwsPayload;

@@ -5,6 +5,7 @@ import { availableParallelism, loadavg, release } from 'node:os';
 import type { BenchReport, Row } from './harness.js';
 import { clockTicks } from './lib.js';
 import { nginxBinary } from './targets/index.js';
+import { GATEWAY_NODE_FLAGS } from '../src/runtime-flags.js';
 
 /** What the numbers were measured on: they mean nothing without it. */
 export function describeMachine(): string {
@@ -97,6 +98,12 @@ ${table(report)}
 - **client CPU**: the load generator's own CPU per request (it shares the machine).
 - (f) rows open a new mTLS connection per request (no resumption, as OFB requires): their CPU per
   request is CPU per full handshake plus one request.
+- Guarita and the bare Node proxy run with the Docker image's V8 flags (\`${GATEWAY_NODE_FLAGS.join(' ')}\`,
+  src/runtime-flags.ts); the upstream and the load generator run with Node's defaults.
+- Open loop (p99 added): requests leave at a fixed rate whatever the answers; latency runs from the
+  moment each one is handed to the client's pool (waiting for a free connection counts; the load
+  generator's own timer lag is reported apart). Each gateway sat idle while the other targets ran,
+  as a sidecar does between bursts.
 ${o.accessLog ? '- Per-request access logs were on (Guarita `info` to a file, nginx `access_log`).' : '- Per-request access logs were off (Guarita log level `warn`, nginx `access_log off`).'}
 
 **Issue 6 targets in this run:**

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { Client } from 'undici';
 import { childPids, freePort, startService, waitForPort, type Service } from '../lib.js';
 import { ACCOUNTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
+import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 
 const HERE = import.meta.dirname;
 /** The gateway's real CLI bin, as an operator runs it. */
@@ -110,7 +111,8 @@ function bare(id: string, label: string, newConnectionPerRequest: boolean): Targ
     async start(env) {
       const pki = env.pkiDir;
       const options = { upstream: `http://127.0.0.1:${env.upstreamPort}`, cert: `${pki}/server.crt`, key: `${pki}/server.key`, ca: `${pki}/ca.crt` };
-      const service = startService(process.execPath, [BARE, JSON.stringify(options)]);
+      // The runtime's floor runs with the same V8 flags as the gateway.
+      const service = startService(process.execPath, [...GATEWAY_NODE_FLAGS, BARE, JSON.stringify(options)]);
       const { port } = JSON.parse(await whenReady(service, service.line('READY ', 15_000))) as { port: number };
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
     },
@@ -152,7 +154,8 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       const log = openSync(join(env.dir, `guarita-${id}.log`), 'a');
       // GUARITA_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
       const nodeArgs = (process.env.GUARITA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
-      const service = startService(process.execPath, [...nodeArgs, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
+      // Started as the Docker image starts it (src/runtime-flags.ts).
+      const service = startService(process.execPath, [...GATEWAY_NODE_FLAGS, ...nodeArgs, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
       closeSync(log);
       await whenReady(service, waitForPort(port, 15_000, service));
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);

@@ -11,8 +11,23 @@ const PAYMENT_SCOPES = ['payments', 'recurring-payments'] as const;
 /** OFB consent status that allows data access (consents 3.3.1). */
 const AUTHORISED = 'AUTHORISED';
 
+/**
+ * Derived once per introspection answer: a cached answer serves every request of its token, so its
+ * scope list (and claims, below) are the same objects request after request.
+ */
+const consentIdsByScopes = new WeakMap<readonly string[], readonly string[]>();
+
 /** The distinct consent ids named by a token's scopes. */
-export function consentIdsOf(scopes: readonly string[]): string[] {
+export function consentIdsOf(scopes: readonly string[]): readonly string[] {
+  let ids = consentIdsByScopes.get(scopes);
+  if (ids === undefined) {
+    ids = parseConsentIds(scopes);
+    consentIdsByScopes.set(scopes, ids);
+  }
+  return ids;
+}
+
+function parseConsentIds(scopes: readonly string[]): readonly string[] {
   const ids: string[] = [];
   for (const scope of scopes) {
     for (const prefix of CONSENT_SCOPE_PREFIXES) {
@@ -49,6 +64,7 @@ export const consentCheck: CheckDefinition = {
     if (config === undefined) throw new TypeError(`routes[${route.index}]: the consent check needs the introspection section`);
     const lookup = deps.consents;
     const paths = claimPaths(config);
+    const consentByClaims = new WeakMap<object, ConsentRecord>();
     return async function requireAuthorisedConsent(request) {
       const ofb = request.ofb;
       const token = ofb.token;
@@ -60,7 +76,11 @@ export const consentCheck: CheckDefinition = {
       const consentId = ids[0] as string;
       let consent: ConsentRecord | undefined;
       if (lookup === undefined) {
-        consent = consentFrom(token.claims, paths);
+        consent = consentByClaims.get(token.claims);
+        if (consent === undefined) {
+          consent = consentFrom(token.claims, paths);
+          consentByClaims.set(token.claims, consent);
+        }
         if (consent.status === undefined) throw new InvalidTokenError('the authorization server gave no consent status for the access token');
       } else {
         consent = await lookup.lookup(consentId);

@@ -13,12 +13,6 @@ export class GatewayMetrics {
   readonly refusals: Counter<'check' | 'code'>;
   readonly upstreamLatency: Histogram<'route'>;
   readonly certificateExpiry: Gauge<'kind' | 'file'>;
-  /**
-   * Label children by route → method → status, and by route: prom-client hashes a label object on
-   * every `inc`/`observe` otherwise (the per-request path). Bounded like the labels themselves.
-   */
-  readonly #requestCounts = new Map<string, Map<string, Map<number, Counter.Internal>>>();
-  readonly #latencyByRoute = new Map<string, Histogram.Internal<'route'>>();
 
   constructor(defaultMetrics = true) {
     const registers = [this.registry];
@@ -42,17 +36,8 @@ export class GatewayMetrics {
 
   /** One answered request; `upstreamSeconds` when it was forwarded. */
   recordRequest(route: string, method: string, status: number, upstreamSeconds: number | undefined): void {
-    let byMethod = this.#requestCounts.get(route);
-    if (byMethod === undefined) this.#requestCounts.set(route, (byMethod = new Map()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
-    let count = byStatus.get(status);
-    if (count === undefined) byStatus.set(status, (count = this.requests.labels({ route, method, status })));
-    count.inc();
-    if (upstreamSeconds === undefined) return;
-    let latency = this.#latencyByRoute.get(route);
-    if (latency === undefined) this.#latencyByRoute.set(route, (latency = this.upstreamLatency.labels({ route })));
-    latency.observe(upstreamSeconds);
+    this.requests.inc({ route, method, status });
+    if (upstreamSeconds !== undefined) this.upstreamLatency.observe({ route }, upstreamSeconds);
   }
 
   /** Expose a count kept elsewhere (read at scrape time) as a counter. */

@@ -108,27 +108,35 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     } catch (err) {
       throw upstreamError(err);
     }
-    reply.code(res.statusCode);
     const responseHeaders = rewriteResponseHeaders(res.headers as IncomingHttpHeaders, request);
-    reply.headers(responseHeaders);
-    if (!captures) {
-      if (!isSmallBody(request.method, res.statusCode, responseHeaders)) return reply.send(res.body);
-      let small: Buffer;
-      try {
-        small = Buffer.from(await res.body.arrayBuffer());
-      } catch (err) {
-        // Nothing was sent yet: an upstream that breaks off mid-body is an OFB 502, not a truncated 200.
-        throw upstreamError(err);
-      }
-      return reply.send(small);
+    if (!captures && carriesNoBody(request.method, res.statusCode)) {
+      // Nothing to read — and undici fails a 304 whose Content-Length (the representation's, as
+      // RFC 9110 §8.6 allows) was not followed by that many bytes.
+      res.body.dump().catch(() => undefined);
+      if (res.statusCode === 204) delete responseHeaders['content-length'];
+      reply.code(res.statusCode);
+      reply.headers(responseHeaders);
+      return reply.send();
+    }
+    if (!captures && !isSmallBody(responseHeaders)) {
+      reply.code(res.statusCode);
+      reply.headers(responseHeaders);
+      return reply.send(res.body);
     }
 
+    // Read whole before anything goes on the reply: nothing was sent yet, so an upstream that breaks
+    // off mid-body is an OFB 502 (504 on a body timeout), never a truncated 200 — and the error
+    // carries none of the upstream's headers (Content-Encoding, ETag, Set-Cookie ...).
     let received: Buffer;
     try {
-      received = await readBounded(res.body, MAX_BUFFERED_RESPONSE_BYTES);
+      received = captures ? await readBounded(res.body, MAX_BUFFERED_RESPONSE_BYTES) : Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
-      throw new BadGatewayError({ cause: err });
+      throw upstreamError(err);
     }
+    reply.code(res.statusCode);
+    reply.headers(responseHeaders);
+    if (!captures) return reply.send(received);
+
     reply.removeHeader('content-length');
     const handle = ofb.idempotency;
     if (handle !== undefined) {
@@ -144,13 +152,17 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
   };
 }
 
+/** RFC 9110 §6.4.1: responses to HEAD, and 1xx, 204 and 304 responses, carry no body whatever their headers say. */
+function carriesNoBody(method: string, status: number): boolean {
+  return method === 'HEAD' || status < 200 || status === 204 || status === 304;
+}
+
 /**
  * Whether the upstream's body is small enough to read whole: a declared length within
  * SMALL_RESPONSE_BYTES and a content type (Fastify would add application/octet-stream to a buffer
- * sent without one). HEAD, 204 and 304 carry no body whatever their Content-Length says.
+ * sent without one).
  */
-function isSmallBody(method: string, status: number, headers: IncomingHttpHeaders): boolean {
-  if (method === 'HEAD' || status === 204 || status === 304 || status < 200) return false;
+function isSmallBody(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
   if (typeof length !== 'string' || headers['content-type'] === undefined) return false;
   const bytes = Number(length);

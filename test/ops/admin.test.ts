@@ -35,7 +35,7 @@ routes:
   tt.match(metrics, /guarita_upstream_latency_seconds_count\{route="\/open-banking\/accounts\/v2"\} 1/);
   tt.match(metrics, /guarita_certificate_expiry_timestamp_seconds\{kind="server",file="[^"]+server\.crt"\} \d+/);
   tt.match(metrics, /guarita_process_cpu_seconds_total/);
-  // Counted again after a scrape (label children are cached per route, method and status).
+  // Counted again after a scrape.
   await send(gw.port, { path: '/open-banking/accounts/v2/accounts', headers: { 'x-fapi-interaction-id': randomUUID() }, cert: pki.client1, ca: pki.ca.cert });
   const again = await (await fetch(`${admin}/metrics`)).text();
   tt.match(again, /guarita_requests_total\{route="\/open-banking\/accounts\/v2",method="GET",status="200"\} 2/);

@@ -178,7 +178,7 @@ t.test('SPEC §4: large bodies stream both ways; HEAD works; a client asking to 
   tt.equal(upstream.requests[1]!.method, 'HEAD');
 });
 
-t.test('SPEC §4: small, unsized and typeless responses pass through byte for byte; a small body broken off → 502, never a truncated 200', async (tt) => {
+t.test('SPEC §4: small, unsized, typeless and bodiless (204, 304, HEAD) responses pass through; a small body broken off → 502, never a truncated 200', async (tt) => {
   const json = Buffer.from(JSON.stringify({ data: { id: 'x'.repeat(500) } }));
   const upstream = await startUpstream(tt, (req, res) => {
     if (req.url === '/open-banking/accounts/v2/sized') {
@@ -191,8 +191,14 @@ t.test('SPEC §4: small, unsized and typeless responses pass through byte for by
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"data":');
       setTimeout(() => res.end('[1,2,3]}'), 20);
+    } else if (req.url === '/open-banking/accounts/v2/no-content') {
+      res.writeHead(204, { etag: '"v0"' });
+      res.end();
+    } else if (req.url === '/open-banking/accounts/v2/not-modified') {
+      res.writeHead(304, { 'content-type': 'application/json', 'content-length': String(json.length), etag: '"v1"' });
+      res.end();
     } else if (req.url === '/open-banking/accounts/v2/broken') {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100', 'content-encoding': 'gzip', etag: '"v2"' });
       res.write('{"data":');
       setTimeout(() => res.socket?.destroy(), 20);
     }
@@ -218,4 +224,15 @@ t.test('SPEC §4: small, unsized and typeless responses pass through byte for by
   const broken = await get('broken');
   tt.equal(broken.status, 502, 'the upstream broke off before the declared length');
   tt.equal(broken.json().errors[0]?.code, 'BAD_GATEWAY');
+  tt.notOk(broken.headers['content-encoding'], 'the OFB error carries none of the upstream headers');
+  tt.notOk(broken.headers.etag);
+  const notModified = await get('not-modified');
+  tt.equal(notModified.status, 304);
+  tt.equal(notModified.headers.etag, '"v1"');
+  tt.equal(notModified.headers['content-length'], String(json.length), 'a 304 keeps the length of the representation it does not carry');
+  tt.equal(notModified.body, '');
+  const noContent = await get('no-content');
+  tt.equal(noContent.status, 204);
+  tt.equal(noContent.headers.etag, '"v0"');
+  tt.notOk(noContent.headers['content-length'], 'no Content-Length on a 204 (RFC 9110 §8.6)');
 });

@@ -53,6 +53,9 @@ t.test('memory store', async (tt) => {
   tt.equal(await accounted.get('expiring'), undefined, 'expired');
   await accounted.set('other', 'x'.repeat(2_000), 60_000);
   tt.equal(await accounted.get('same'), 'x'.repeat(2_000), 'replaced and expired entries give their bytes back');
+  await accounted.set('huge', 'x'.repeat(10_000), 60_000);
+  tt.equal(await accounted.get('huge'), undefined, 'an entry larger than maxBytes is not stored');
+  tt.equal(await accounted.get('same'), 'x'.repeat(2_000), '... and evicts nothing to make room for itself');
   tt.throws(() => createMemoryStore({ maxEntries: 0 }), TypeError);
   tt.equal(createReplayStore({ store: 'memory', maxEntries: 10, maxBytes: 1 << 20, keyPrefix: 'g:', timeoutMs: 100 }).kind, 'memory');
   const sized = createMemoryStore({ maxEntries: 1000, maxBytes: 10_000 });

@@ -7,6 +7,7 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { createDevPki, writeDevPki } from '../src/dev/pki.js';
 import { median, startService, type Service } from './lib.js';
@@ -75,6 +76,8 @@ export interface OpenLoop {
   readonly gatewaySendLagP99Ms: number;
   /** Requests of the gateway run that were not 2xx (an overload would make the p99 meaningless). */
   readonly gatewayErrors: number;
+  /** Per (d) run: its p99, and the longest stall of the whole machine seen meanwhile (see machineStall). */
+  readonly gatewayRuns: readonly { readonly p99Ms: number; readonly machineStallMs: number }[];
 }
 
 export interface BenchReport {
@@ -191,10 +194,13 @@ async function halfRateRun(
   const upstreamLag: number[] = [];
   const gatewayLag: number[] = [];
   let gatewayErrors = 0;
+  const gatewayRuns: { p99Ms: number; machineStallMs: number }[] = [];
   // As many pairs as repetitions, medians reported: a single GC pause or a neighbour's burst moves a p99.
   for (let rep = 1; rep <= options.reps; rep++) {
     const upstream = await runLoad(env, a, runA, options, rows, ratePerSec);
+    const stall = machineStall();
     const gateway = await runLoad(env, d, runD, options, rows, ratePerSec);
+    gatewayRuns.push({ p99Ms: gateway.p99Ms, machineStallMs: stall.stop() });
     upstreamP99.push(upstream.p99Ms);
     gatewayP99.push(gateway.p99Ms);
     upstreamLag.push(upstream.sendLagP99Ms ?? NaN);
@@ -203,7 +209,8 @@ async function halfRateRun(
     log(
       `open loop ${rep}/${options.reps} at ${ratePerSec} req/s: upstream p50/p99 ${upstream.p50Ms.toFixed(2)}/${upstream.p99Ms.toFixed(2)} ms, ` +
         `(d) p50/p99 ${gateway.p50Ms.toFixed(2)}/${gateway.p99Ms.toFixed(2)} ms (${gateway.reqPerSec.toFixed(0)} req/s answered); ` +
-        `load generator send lag p99 ${(upstream.sendLagP99Ms ?? NaN).toFixed(2)}/${(gateway.sendLagP99Ms ?? NaN).toFixed(2)} ms`,
+        `load generator send lag p99 ${(upstream.sendLagP99Ms ?? NaN).toFixed(2)}/${(gateway.sendLagP99Ms ?? NaN).toFixed(2)} ms; ` +
+        `longest machine stall during (d) ${(gatewayRuns.at(-1)?.machineStallMs ?? NaN).toFixed(1)} ms`,
     );
   }
   return {
@@ -213,6 +220,7 @@ async function halfRateRun(
     upstreamSendLagP99Ms: median(upstreamLag),
     gatewaySendLagP99Ms: median(gatewayLag),
     gatewayErrors,
+    gatewayRuns,
   };
 }
 
@@ -278,6 +286,23 @@ function audience(running: Running, target: TargetDef): string {
 
 function jwsOptions(env: BenchEnv, aud: string, presign: number) {
   return { keyFile: env.signingKey, kid: env.kid, aud, iss: env.orgId, presign, presignBudgetMs: 20_000 };
+}
+
+/**
+ * How late this process's own timers fire, from now until stop(), in ms. The bench runner sits idle
+ * while a load generator runs, so a long delay here is the whole machine stalling (every process on
+ * it was seen late by the same 20–30 ms at once: the host, not the gateway) — and an open-loop run
+ * at half the gateway's capacity needs as long again to drain what queued meanwhile.
+ */
+function machineStall(): { stop(): number } {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  return {
+    stop() {
+      delay.disable();
+      return delay.max / 1e6;
+    },
+  };
 }
 
 /** One run of the load generator against one target; the process is killed if it overruns. */

@@ -122,6 +122,9 @@ function openLoopVerdict(open: BenchReport['openLoop']): string {
     `p99 added ≤ 2 ms at half the maximum rate (open loop, ${open.ratePerSec} req/s, medians): (d) p99 ${open.gatewayP99Ms.toFixed(2)} ms − upstream directly ` +
     `${open.upstreamP99Ms.toFixed(2)} ms = ${added.toFixed(2)} ms${errors} → ${added <= 2 && open.gatewayErrors === 0 ? 'met' : 'not met'} ` +
     `(latency from the moment each request was handed to the client pool; the load generator's own send lag, p99 ` +
-    `${open.upstreamSendLagP99Ms.toFixed(2)} ms against the upstream and ${open.gatewaySendLagP99Ms.toFixed(2)} ms against (d), is left out)`
+    `${open.upstreamSendLagP99Ms.toFixed(2)} ms against the upstream and ${open.gatewaySendLagP99Ms.toFixed(2)} ms against (d), is left out). ` +
+    `Per (d) run, p99 / longest stall of the whole machine meanwhile: ` +
+    `${open.gatewayRuns.map((r) => `${r.p99Ms.toFixed(2)} / ${r.machineStallMs.toFixed(1)} ms`).join(', ')} — a run that held a stall of tens of ` +
+    `milliseconds measured the host as much as the gateway`
   );
 }

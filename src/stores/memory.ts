@@ -107,9 +107,9 @@ export function createMemoryStore(options: MemoryStoreOptions): ReplayStore {
 }
 
 /**
- * Keys are stored as their SHA-256, 32 one-byte (latin1) characters: a key built by concatenation is a V8 rope
- * that keeps every part alive — measured 570 bytes per jti entry, against about 130 with a
- * fixed-size digest (`npm run bench` reports the figure for 1 M jtis).
+ * Keys are stored as their SHA-256, 32 one-byte (latin1) characters: a key built by concatenation
+ * is a V8 rope that keeps every part alive — measured 570 bytes per jti entry, against about 130
+ * with a fixed-size digest (`npm run bench` reports the figure for 1 M jtis).
  */
 function compact(key: string): string {
   return createHash('sha256').update(key).digest('binary');

@@ -1,7 +1,7 @@
 /**
  * The V8 flags the gateway is meant to run with: the Docker image's ENTRYPOINT passes them (a test
- * keeps the two equal) and `npm run bench` starts the gateway and its bare Node baseline with them. Flags, not code:
- * V8 reads them when the heap is set up, and this one is not allowed in NODE_OPTIONS.
+ * keeps the two equal) and `npm run bench` starts the gateway and its bare Node baseline with them.
+ * Flags, not code: V8 reads them when the heap is set up, and this one is not allowed in NODE_OPTIONS.
  *
  * --min-semi-space-size=16 (MiB; V8's default maximum on 64-bit, the young generation holds two):
  * after a quiet spell V8 shrinks an idle process's young generation to 1 MiB, and it only grows

@@ -76,7 +76,7 @@ export interface OpenLoop {
   readonly gatewaySendLagP99Ms: number;
   /** Requests of the gateway run that were not 2xx (an overload would make the p99 meaningless). */
   readonly gatewayErrors: number;
-  /** Per (d) run: its p99, and the longest stall of the whole machine seen meanwhile (see machineStall). */
+  /** Per (d) run: its p99, and the longest stall the idle bench runner saw meanwhile (see machineStall). */
   readonly gatewayRuns: readonly { readonly p99Ms: number; readonly machineStallMs: number }[];
 }
 
@@ -210,7 +210,7 @@ async function halfRateRun(
       `open loop ${rep}/${options.reps} at ${ratePerSec} req/s: upstream p50/p99 ${upstream.p50Ms.toFixed(2)}/${upstream.p99Ms.toFixed(2)} ms, ` +
         `(d) p50/p99 ${gateway.p50Ms.toFixed(2)}/${gateway.p99Ms.toFixed(2)} ms (${gateway.reqPerSec.toFixed(0)} req/s answered); ` +
         `load generator send lag p99 ${(upstream.sendLagP99Ms ?? NaN).toFixed(2)}/${(gateway.sendLagP99Ms ?? NaN).toFixed(2)} ms; ` +
-        `longest machine stall during (d) ${(gatewayRuns.at(-1)?.machineStallMs ?? NaN).toFixed(1)} ms`,
+        `longest stall of the idle runner during (d) ${(gatewayRuns.at(-1)?.machineStallMs ?? NaN).toFixed(1)} ms`,
     );
   }
   return {
@@ -290,9 +290,10 @@ function jwsOptions(env: BenchEnv, aud: string, presign: number) {
 
 /**
  * How late this process's own timers fire, from now until stop(), in ms. The bench runner sits idle
- * while a load generator runs, so a long delay here is the whole machine stalling (every process on
- * it was seen late by the same 20–30 ms at once: the host, not the gateway) — and an open-loop run
- * at half the gateway's capacity needs as long again to drain what queued meanwhile.
+ * while a load generator runs, so a long delay here is the machine not running it (a probe in every
+ * bench process once saw all of them late by the same 20–30 ms at once: the host, not the gateway)
+ * — and an open-loop run at half the gateway's capacity needs as long again to drain what queued
+ * meanwhile. It sees only stalls of the CPU it runs on: a lower bound.
  */
 function machineStall(): { stop(): number } {
   const delay = monitorEventLoopDelay({ resolution: 1 });

@@ -123,7 +123,7 @@ function openLoopVerdict(open: BenchReport['openLoop']): string {
     `${open.upstreamP99Ms.toFixed(2)} ms = ${added.toFixed(2)} ms${errors} → ${added <= 2 && open.gatewayErrors === 0 ? 'met' : 'not met'} ` +
     `(latency from the moment each request was handed to the client pool; the load generator's own send lag, p99 ` +
     `${open.upstreamSendLagP99Ms.toFixed(2)} ms against the upstream and ${open.gatewaySendLagP99Ms.toFixed(2)} ms against (d), is left out). ` +
-    `Per (d) run, p99 / longest stall of the whole machine meanwhile: ` +
+    `Per (d) run, p99 / longest stall of the idle bench runner meanwhile (a lower bound of the machine's): ` +
     `${open.gatewayRuns.map((r) => `${r.p99Ms.toFixed(2)} / ${r.machineStallMs.toFixed(1)} ms`).join(', ')} — a run that held a stall of tens of ` +
     `milliseconds measured the host as much as the gateway`
   );

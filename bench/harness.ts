@@ -190,7 +190,6 @@ async function halfRateRun(
   if (max === undefined || a === undefined || d === undefined || runA === undefined || runD === undefined) return undefined;
   const ratePerSec = Math.max(1, Math.round(max / 2));
   const upstreamP99: number[] = [];
-  const gatewayP99: number[] = [];
   const upstreamLag: number[] = [];
   const gatewayLag: number[] = [];
   let gatewayErrors = 0;
@@ -200,9 +199,9 @@ async function halfRateRun(
     const upstream = await runLoad(env, a, runA, options, rows, ratePerSec);
     const stall = machineStall();
     const gateway = await runLoad(env, d, runD, options, rows, ratePerSec);
-    gatewayRuns.push({ p99Ms: gateway.p99Ms, machineStallMs: stall.stop() });
+    const machineStallMs = stall.stop();
+    gatewayRuns.push({ p99Ms: gateway.p99Ms, machineStallMs });
     upstreamP99.push(upstream.p99Ms);
-    gatewayP99.push(gateway.p99Ms);
     upstreamLag.push(upstream.sendLagP99Ms ?? NaN);
     gatewayLag.push(gateway.sendLagP99Ms ?? NaN);
     gatewayErrors += gateway.errors;
@@ -210,13 +209,13 @@ async function halfRateRun(
       `open loop ${rep}/${options.reps} at ${ratePerSec} req/s: upstream p50/p99 ${upstream.p50Ms.toFixed(2)}/${upstream.p99Ms.toFixed(2)} ms, ` +
         `(d) p50/p99 ${gateway.p50Ms.toFixed(2)}/${gateway.p99Ms.toFixed(2)} ms (${gateway.reqPerSec.toFixed(0)} req/s answered); ` +
         `load generator send lag p99 ${(upstream.sendLagP99Ms ?? NaN).toFixed(2)}/${(gateway.sendLagP99Ms ?? NaN).toFixed(2)} ms; ` +
-        `longest stall of the idle runner during (d) ${(gatewayRuns.at(-1)?.machineStallMs ?? NaN).toFixed(1)} ms`,
+        `longest stall of the idle runner during (d) ${machineStallMs.toFixed(1)} ms`,
     );
   }
   return {
     ratePerSec,
     upstreamP99Ms: median(upstreamP99),
-    gatewayP99Ms: median(gatewayP99),
+    gatewayP99Ms: median(gatewayRuns.map((r) => r.p99Ms)),
     upstreamSendLagP99Ms: median(upstreamLag),
     gatewaySendLagP99Ms: median(gatewayLag),
     gatewayErrors,

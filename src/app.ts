@@ -13,9 +13,12 @@ import { buffersRequestBody, createForwarder, UpstreamPools } from './proxy/forw
 import { responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
 import { ServerTls } from './tls/server-options.js';
 import { socketSource, type CertificateSource } from './tls/certificate-source.js';
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { GatewayMetrics } from './metrics.js';
 import { createServices, type Services } from './services.js';
+import { canonicalRequest, type AmbiguousRequest } from './edge/canonical-request.js';
+import { pathOf } from './edge/url.js';
+import { connectionSettings, serverTimeouts } from './edge/connections.js';
 import {
   GatewayError,
   HeadersTooLargeError,
@@ -23,6 +26,7 @@ import {
   InvalidParameterError,
   MethodNotAllowedError,
   PayloadTooLargeError,
+  RequestTimeoutError,
   RouteNotFoundError,
   ServiceUnavailableError,
   UnsupportedMediaTypeError,
@@ -54,16 +58,34 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 /** RFC 4122 textual form, any hex case (SPEC §1 row 1). */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Dot segments (raw or percent-encoded) and backslashes: an upstream that normalises them could be steered to another route's path. */
-const UNSAFE_PATH = /(?:^|\/|%2f|\\|%5c)(?:\.|%2e){1,2}(?:\/|%2f|\\|%5c|\?|$)|\\|%5c/i;
+/** Set on a raw request that canonicalRequest refused; startRequest answers it before any check. */
+const AMBIGUOUS = Symbol('guarita.ambiguousRequest');
+type MarkedRequest = IncomingMessage & { [AMBIGUOUS]?: AmbiguousRequest };
+
+/**
+ * SPEC §4 request hygiene, before routing: the canonical target is what is routed, checked, logged
+ * and forwarded. An ambiguous request is routed to `/` only to reach startRequest, which refuses it.
+ */
+function rewriteUrl(req: IncomingMessage): string {
+  const target = canonicalRequest(req);
+  if (typeof target === 'string') return target;
+  (req as MarkedRequest)[AMBIGUOUS] = target;
+  return '/';
+}
 
 /** Build the gateway's Fastify instance on the mTLS listener (not yet listening). */
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? false;
+  const timeouts = serverTimeouts(connectionSettings(config));
+  // requireHostHeader off: canonicalRequest refuses a missing Host itself, with an OFB body.
+  const listenerOptions = { maxHeaderSize: config.server.maxHeaderSize, requireHostHeader: false, ...timeouts };
   const app = Fastify({
     ...(options.listener === 'ingress'
-      ? { serverFactory: (handler: RequestListener) => createHttpServer({ maxHeaderSize: config.server.maxHeaderSize }, handler) }
-      : { https: { ...(options.tls ?? new ServerTls(config.server.tls)).serverOptions(), maxHeaderSize: config.server.maxHeaderSize } }),
+      ? { serverFactory: (handler: RequestListener) => createHttpServer(listenerOptions, handler) }
+      : { https: { ...(options.tls ?? new ServerTls(config.server.tls)).serverOptions(), ...listenerOptions } }),
+    // Fastify sets these on the server itself: the same values as the listener's.
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    requestTimeout: timeouts.requestTimeout,
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
     // One log line per request comes from our own onResponse hook (recordRequest).
     logController: new LogController({ disableRequestLogging: true }),
@@ -73,6 +95,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    rewriteUrl,
     clientErrorHandler: answerClientError,
     // Errors Fastify raises before routing (a malformed URL) still get the OFB body and headers.
     frameworkErrors(error, request, reply) {
@@ -80,6 +103,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       answerError(new InvalidParameterError('the request URL is malformed', { cause: error }), request, reply);
     },
   });
+  app.server.on('connect', answerConnect);
   // Node answers an unknown `Expect` itself (417, bare); answer it in the OFB shape instead.
   app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
     const refusal = new GatewayError(417, 'PARAMETRO_INVALIDO', 'Expectativa não suportada', 'only Expect: 100-continue is supported');
@@ -198,11 +222,9 @@ function beginRequest(request: FastifyRequest, reply: FastifyReply): GatewayErro
   const valid = typeof sent === 'string' && UUID.test(sent);
   request.ofb = new OfbContext(valid ? sent : randomUUID(), valid);
   reply.header('x-fapi-interaction-id', request.ofb.interactionId);
-  const url = request.url;
-  const q = url.indexOf('?');
-  if (UNSAFE_PATH.test(q === -1 ? url : url.slice(0, q))) {
-    return new InvalidParameterError('the request path must not contain dot segments or backslashes');
-  }
+  const ambiguous = (request.raw as MarkedRequest)[AMBIGUOUS];
+  if (ambiguous !== undefined) return new InvalidParameterError(ambiguous.detail);
+  request.ofb.path = pathOf(request.url);
   return undefined;
 }
 
@@ -238,7 +260,6 @@ function registerMethodNotAllowed(app: FastifyInstance, routes: readonly Route[]
 function requestRecorder(metrics: GatewayMetrics | undefined) {
   return function recordRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const ofb = request.ofb;
-    const q = request.url.indexOf('?');
     const route = ofb.route?.path;
     const status = reply.statusCode;
     // Built only when it will be written: the hot path allocates nothing for a disabled level.
@@ -246,7 +267,7 @@ function requestRecorder(metrics: GatewayMetrics | undefined) {
       {
         interactionId: ofb.interactionId,
         method: request.method,
-        path: q === -1 ? request.url : request.url.slice(0, q),
+        path: ofb.path,
         route,
         status,
         failedCheck: ofb.failedCheck,
@@ -293,16 +314,39 @@ export function toGatewayError(error: FastifyError | Error): GatewayError {
   return new InternalError({ cause: error });
 }
 
-/** Malformed HTTP before Fastify sees a request (oversized headers → 431): still an OFB body. */
+/**
+ * Malformed HTTP before Fastify sees a request (oversized headers → 431, too slow → 408): still an
+ * OFB body. Errors below HTTP (a TLS handshake that failed, timed out or was abandoned, a reset)
+ * end the socket at once: an answer written there would wait for a handshake that never comes,
+ * and hold the descriptor for ever (issue 10: CLOSE-WAIT sockets exhausted the descriptor limit).
+ */
 function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
+  const refusal = refusalOf(error.code);
+  if (refusal === undefined || !socket.writable) {
     socket.destroy();
     return;
   }
-  const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLargeError() : new InvalidParameterError('the HTTP request is malformed');
+  writeRawRefusal(socket, refusal);
+}
+
+/** The answer to an HTTP-level client error (llhttp `HPE_*`, Node's request timeout); undefined below HTTP. */
+function refusalOf(code: string | undefined): GatewayError | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return new HeadersTooLargeError();
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return new RequestTimeoutError();
+  if (code?.startsWith('HPE_') === true) return new InvalidParameterError('the HTTP request is malformed');
+  return undefined;
+}
+
+/** SPEC §4: a CONNECT request (never origin-form) is answered, in the OFB shape, then closed. */
+function answerConnect(_req: IncomingMessage, socket: Socket): void {
+  writeRawRefusal(socket, new InvalidParameterError('the request target must be a path starting with "/" (origin-form)'));
+}
+
+/** An OFB error written straight on the socket (no request object exists), then the connection closed. */
+function writeRawRefusal(socket: Socket, refusal: GatewayError): void {
   const body = errorBody(refusal);
   socket.end(
-    `HTTP/1.1 ${refusal.statusCode} ${refusal.statusCode === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\n` +
       `Date: ${new Date().toUTCString()}\r\n` +
       `x-fapi-interaction-id: ${randomUUID()}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +

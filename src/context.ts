@@ -27,6 +27,8 @@ export class OfbContext {
   interactionId: string;
   /** Whether the client sent a valid x-fapi-interaction-id. */
   readonly interactionIdValid: boolean;
+  /** The canonical request path, without the query (SPEC §4 hygiene); undefined when refused as ambiguous. */
+  path: string | undefined = undefined;
   /** The matched route (undefined on 404/405). */
   route: Route | undefined = undefined;
   /** Verified client certificate identity (SPEC §3), when one was presented and verified. */

@@ -19,6 +19,7 @@ export type OfbErrorCode =
   | 'CONTEUDO_NAO_SUPORTADO'
   | 'PAYLOAD_MUITO_GRANDE'
   | 'CABECALHOS_MUITO_GRANDES'
+  | 'TEMPO_ESGOTADO'
   | 'BAD_GATEWAY'
   | 'GATEWAY_TIMEOUT'
   | 'SERVICE_UNAVAILABLE'
@@ -176,6 +177,13 @@ export class IdempotencyConflictError extends GatewayError {
 export class HeadersTooLargeError extends GatewayError {
   constructor() {
     super(431, 'CABECALHOS_MUITO_GRANDES', 'Cabeçalhos muito grandes', 'the request headers exceed the size limit');
+  }
+}
+
+/** SPEC §4 Connections: the request's headers (headersTimeoutMs) or body (the route's timeoutMs) came too slowly → 408. */
+export class RequestTimeoutError extends GatewayError {
+  constructor(detail = 'the request was not received in time') {
+    super(408, 'TEMPO_ESGOTADO', 'Tempo esgotado', detail);
   }
 }
 

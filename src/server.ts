@@ -14,6 +14,7 @@ import { watchFiles } from './tls/watch.js';
 import { ingressSource, revocationGuard, socketSource, type CertificateSource } from './tls/certificate-source.js';
 import { createCrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
+import { ConnectionTracker } from './edge/connections.js';
 
 export interface RunningGateway {
   readonly app: FastifyInstance;
@@ -75,11 +76,13 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     crlFetcher === undefined ? source : revocationGuard(source, () => crlFetcher.complete);
 
   const app = await buildApp(config, { logger, tls, metrics, services, certificates: guard(socketSource) });
+  const connections = [new ConnectionTracker(app.server)];
   await app.listen({ port: config.server.port, host: config.server.host });
   tls.attach(app.server as unknown as HttpsServer);
   let ingressApp: FastifyInstance | undefined;
   if (ingressSettings !== undefined && ingress !== undefined) {
     ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: guard(ingress.source), trustedProxy: ingress.trusts });
+    connections.push(new ConnectionTracker(ingressApp.server));
     await ingressApp.listen({ port: ingressSettings.port, host: ingressSettings.host });
   }
 
@@ -131,9 +134,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       watcher.close();
       crlFetcher?.stop();
       readiness.stop();
+      // SPEC §4: the drain ends within its bound whatever the connections are doing.
       const timer = setTimeout(() => {
-        app.server.closeAllConnections();
-        ingressApp?.server.closeAllConnections();
+        for (const c of connections) c.destroyAll();
       }, graceMs);
       timer.unref();
       try {

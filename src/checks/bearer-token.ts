@@ -22,8 +22,8 @@ export const bearerTokenCheck: CheckDefinition = {
     if (route.auth === undefined) return undefined;
     return function requireBearerToken(request) {
       const url = request.url;
-      const q = url.indexOf('?');
-      if (q !== -1 && new URLSearchParams(url.slice(q + 1)).has('access_token')) {
+      const path = request.ofb.path ?? url;
+      if (url.length > path.length && new URLSearchParams(url.slice(path.length + 1)).has('access_token')) {
         throw new InvalidTokenRequestError('access tokens are accepted only in the Authorization header, never in the query string (access_token)');
       }
       if (isFormBody(request.headers['content-type'])) {

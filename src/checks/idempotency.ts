@@ -1,3 +1,4 @@
+import { pathOf } from '../edge/url.js';
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { IdempotencyHandle } from '../context.js';
@@ -59,7 +60,7 @@ export const idempotencyCheck: CheckDefinition = {
       if (namespace === undefined) throw new ClientCertificateError('idempotency keys are scoped per client: a client certificate is required');
 
       const storeKey = `idem:${encodeURIComponent(namespace)}:${createHash('sha256').update(key).digest('base64url')}`;
-      const target = `${request.method} ${pathOf(request.url)}`;
+      const target = `${request.method} ${request.ofb.path ?? pathOf(request.url)}`;
       const fingerprint = fingerprintOf(request);
       const lock = JSON.stringify({ state: 'pending', target, fingerprint } satisfies IdempotencyRecord);
 
@@ -86,11 +87,6 @@ export const idempotencyCheck: CheckDefinition = {
 /** 1–40 characters, not starting or ending with white space. */
 function validKey(key: string): boolean {
   return key.length >= 1 && key.length <= MAX_KEY_LENGTH && !/^\s|\s$/.test(key);
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
 }
 
 /**

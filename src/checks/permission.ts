@@ -23,9 +23,7 @@ export const permissionCheck: CheckDefinition = {
       let required: readonly string[];
       if (fixed !== undefined) required = fixed;
       else {
-        const url = request.url;
-        const q = url.indexOf('?');
-        const permission = ofbPermissionFor(request.method, q === -1 ? url : url.slice(0, q));
+        const permission = ofbPermissionFor(request.method, request.ofb.path ?? request.url);
         if (permission === undefined) throw new ForbiddenError('this endpoint is not in the OFB permission table, so no consent can grant it');
         required = [permission];
       }

@@ -73,6 +73,17 @@ export const ServerSchema = Closed(
     ingress: Type.Optional(IngressSchema),
     maxHeaderSize: Type.Integer({ minimum: 1024, maximum: 65536, default: 16384, description: 'Largest request header block in bytes; larger → 431.' }),
     bodyLimit: Type.Integer({ minimum: 1, default: 1048576, description: 'Largest request body the gateway buffers (signed bodies), in bytes; larger → 413.' }),
+    handshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'A TLS handshake not finished in this time closes the connection (SPEC §4 Connections).' }),
+    headersTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 10000,
+      description: 'A request whose headers are not complete this long after its first byte gets a 408 and its connection is closed.',
+    }),
+    keepAliveTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 5000,
+      description: 'A connection with no request in progress (before its first request or between two) is closed after this time.',
+    }),
   },
   'The client-facing listener.',
 );

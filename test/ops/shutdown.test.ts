@@ -18,7 +18,8 @@ t.test('in-flight requests complete during a graceful close', async (tt) => {
   const inFlight = Array.from({ length: 5 }, () =>
     send(gw.port, { path: '/slow', headers: { 'x-fapi-interaction-id': randomUUID() }, cert: pki.client1, ca: pki.ca.cert }),
   );
-  await new Promise((r) => setTimeout(r, 150)); // all five are now waiting on the upstream
+  // All five are now waiting on the upstream (it records a request before its delayed answer).
+  while (upstream.requests.length < 5) await new Promise((r) => setTimeout(r, 10));
   const closing = gw.gateway.close(5000);
   const results = await Promise.all(inFlight);
   await closing;

@@ -678,6 +678,63 @@ t.test('configuration loader properties', async (tt) => {
     t2.pass();
   });
 
+  // ---- Regressions found by the properties above ----------------------------------------------
+  const head = `server: {tls: {certificates: [{cert: ${pki.serverCrt}, key: ${pki.serverKey}}], clientCa: [${pki.ca}]}}\n`;
+  const route = '  - path: /a\n    upstream: http://127.0.0.1:1\n';
+  const intro = 'introspection: {endpoint: "http://127.0.0.1:1/i", clientId: g, clientSecret: s}\n';
+
+  await tt.test('regression: an upstream that is not a URL (http://) threw a TypeError', async (t2) => {
+    const err = expectRefused(`${head}routes:\n  - path: /a\n    upstream: "http://"\n`);
+    t2.equal(err.key, 'routes[0].upstream');
+    t2.equal(err.line, 4);
+    t2.match(err.message, 'is not a valid URL');
+  });
+
+  await tt.test('regression: URLs that do not parse were accepted, to fail when the gateway starts', async (t2) => {
+    const cases: [string, string][] = [
+      ['introspection: {endpoint: "http://", clientId: g, clientSecret: s}\n', 'introspection.endpoint'],
+      ['introspection: {endpoint: "http://127.0.0.1:1/i", clientId: g, clientSecret: s, consentLookup: {url: "https://{consentId}.bank/c"}}\n', 'introspection.consentLookup.url'],
+      ['directory: {jwksUri: "https://[/{orgId}.jwks"}\n', 'directory.jwksUri'],
+      ['replay: {store: redis, url: "redis://[x"}\n', 'replay.url'],
+    ];
+    for (const [section, key] of cases) t2.equal(expectRefused(`${head}${section}routes:\n${route}`).key, key, key);
+    t2.ok(expectLoads(`${head}${intro.replace('}', ', consentLookup: {url: "https://c.bank/consents/{consentId}"}}')}routes:\n${route}`));
+  });
+
+  await tt.test('regression: a typo inside an auth object named routes[0].auth, "must be string"', async (t2) => {
+    const bogus = expectRefused(`${head}${intro}routes:\n${route}    auth: {scopes: [a], bogus: 1}\n`);
+    t2.equal(bogus.key, 'routes[0].auth.bogus');
+    t2.match(bogus.message, 'unknown key');
+    t2.equal(expectRefused(`${head}${intro}routes:\n${route}    auth: {scopes: [a, 5]}\n`).key, 'routes[0].auth.scopes[1]');
+    t2.equal(expectRefused(`${head}${intro}routes:\n${route}    auth: {permissions: []}\n`).key, 'routes[0].auth.permissions');
+    t2.match(expectRefused(`${head}${intro}routes:\n${route}    auth: {permissions: x}\n`).message, 'routes[0].auth.permissions: must be "ofb" or an array');
+    t2.match(expectRefused(`${head}routes:\n${route}    auth: 5\n`).message, 'routes[0].auth: must be "none" or an object');
+    t2.match(expectRefused(`${head}routes:\n${route}    mtls: sometimes\n`).message, 'routes[0].mtls: must be one of "required", "optional", "none"');
+  });
+
+  await tt.test('regression: a malformed placeholder became the value verbatim', async (t2) => {
+    for (const value of ['${MY-SECRET}', '${A:-${B}}', 'x${', '${ A }', '${}', '${1A}', '${A:=x}', '$${B']) {
+      const err = expectRefused(`${head}introspection: {endpoint: "http://127.0.0.1:1/i", clientId: g, clientSecret: "${value}"}\nroutes:\n${route}`, { A: 'a', B: 'b' });
+      t2.equal(err.key, 'introspection.clientSecret', value);
+      t2.equal(err.line, 2);
+    }
+    const ok = expectLoads(`${head}introspection: {endpoint: "http://127.0.0.1:1/i", clientId: g, clientSecret: "$$\${B}\${A}{}$"}\nroutes:\n${route}`, { A: '${B}', B: 'b' });
+    t2.equal(ok.introspection?.clientSecret, '$$b${B}{}$', 'a value is never expanded again');
+  });
+
+  await tt.test('regression: the routes were frozen shallowly (auth, jws, methods mutable)', async (t2) => {
+    const config = expectLoads(`${head}${intro}routes:\n${route}    methods: [GET]\n    auth: {scopes: [a]}\n    jws: {}\n`);
+    const r = config.routes[0]!;
+    t2.ok(Object.isFrozen(r.auth) && Object.isFrozen(r.auth?.scopes) && Object.isFrozen(r.jws) && Object.isFrozen(r.methods));
+    t2.ok(deepFrozen(config));
+  });
+
+  await tt.test('regression: a missing variable inside a route named routes.upstream, without the index', async (t2) => {
+    const err = expectRefused(`${head}routes:\n${route}  - path: /b\n    upstream: \${NOPE}\n`);
+    t2.equal(err.key, 'routes[1].upstream');
+    t2.equal(err.line, 6);
+  });
+
   await tt.test('regression: an alias bomb (billion laughs) is refused quickly, as a ConfigError', async (t2) => {
     const before = process.memoryUsage().heapUsed;
     const started = performance.now();

@@ -21,7 +21,7 @@ type KeyPath = (string | number)[];
 
 /** Each loader call must answer within this (a hang or an alias bomb fails the property). */
 const MAX_MS = 2000;
-const RUNS = Number(process.env.GUARITA_PROPERTY_RUNS ?? 150);
+const RUNS = Number(process.env.GUARITA_PROPERTY_RUNS ?? 100);
 
 const workDir = mkdtempSync(join(tmpdir(), 'guarita-cfg-prop-'));
 process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
@@ -167,7 +167,7 @@ const origin = fc
     fc.integer({ min: 1, max: 65535 }).filter((p) => p !== 80 && p !== 443),
   )
   .map(([scheme, host, port]) => `${scheme}://${host}:${port}`);
-const scopeToken = fc.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]{1,12}$/);
+const scopeToken = fc.stringMatching(/^[\x21\x23-\x5B\x5D-\x7E]{1,12}$/).filter((s) => !s.includes('${')); // `${` is a placeholder
 const headerName = fc.stringMatching(/^[a-z0-9!#$%&'*+.^_`|~-]{1,16}$/);
 /** Any non-empty text, for keys the schema only asks to be a non-empty string. */
 const anyText = fc
@@ -605,7 +605,7 @@ t.test('configuration loader properties', async (tt) => {
       fc.property(inputs, fc.dictionary(fc.constantFrom('X', 'Y', 'A', 'B'), fc.string({ maxLength: 20 })), (input, env) => {
         attempt(input, env);
       }),
-      { numRuns: RUNS * 4 },
+      { numRuns: RUNS * 3 },
     );
     t2.pass();
   });

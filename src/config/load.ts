@@ -9,7 +9,7 @@ import { createSecureContext } from 'node:tls';
 import { dirname, resolve } from 'node:path';
 import { isIP, BlockList } from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument, LineCounter, visit, isScalar, isMap, isPair, isScalar as isScalarNode, type Document, type Node } from 'yaml';
+import { parseDocument, LineCounter, visit, isAlias, isScalar, isMap, isPair, isSeq, isScalar as isScalarNode, type Alias, type Document, type Node } from 'yaml';
 import { AuthSchema, ConfigSchema, type RawConfig, type RouteConfig, type AuthConfig } from './schema.js';
 import { ConfigError } from './errors.js';
 import { createTrustStore } from '../tls/verify-chain.js';
@@ -62,11 +62,12 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     const line = lines.linePos(yamlError.pos[0]).line;
     throw new ConfigError(path, line, undefined, `invalid YAML: ${yamlError.message.split('\n')[0]}`);
   }
+  refuseAliasKeys(doc, path, lineOf);
   interpolateEnv(doc, env, path, lineOf);
 
-  const raw: unknown = doc.toJS();
+  const raw = toJS(doc, path, lineOf);
   if (!validate(raw)) {
-    throw schemaError(validate.errors?.[0], doc, path, lineOf);
+    throw schemaError(primaryError(validate.errors ?? []), doc, path, lineOf);
   }
   const baseDir = dirname(path);
   const located = (keyPath: readonly (string | number)[]) => ({ line: lineOf(nodeAt(doc, keyPath)), key: keyPathString(keyPath) });
@@ -97,27 +98,93 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   return deepFreeze({ ...config, file: path, routes });
 }
 
-/** `${VAR}` in any string value is replaced by the environment variable; a missing variable is an error. */
+/**
+ * YAML → plain data. The yaml package refuses an alias to an undefined anchor and, past
+ * maxAliasCount (100) expansions, an alias bomb ("billion laughs") with a ReferenceError: both are
+ * configuration errors, at the line of the first alias that cannot be resolved (or the first alias).
+ */
+function toJS(doc: Document, path: string, lineOf: (n: Node) => number | undefined): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    let first: Alias | undefined;
+    let unresolved: Alias | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        first ??= node;
+        if (node.resolve(doc) === undefined) {
+          unresolved = node;
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    const at = unresolved ?? first;
+    const message = unresolved
+      ? `alias *${unresolved.source} refers to no anchor before it`
+      : `too many alias expansions (${(err as Error).message})`;
+    throw new ConfigError(path, at ? lineOf(at) : undefined, undefined, `invalid YAML: ${message}`);
+  }
+}
+
+/**
+ * uniqueKeys compares scalar keys only: `&k path: /a` then `*k : /b` would give a route two `path`
+ * keys, the last silently winning. An alias is never a useful key in this file: refused.
+ */
+function refuseAliasKeys(doc: Document, path: string, lineOf: (n: Node) => number | undefined): void {
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isAlias(pair.key)) throw new ConfigError(path, lineOf(pair.key), undefined, `invalid YAML: an alias (*${pair.key.source}) cannot be a key`);
+    },
+  });
+}
+
+/** `${VAR}` or `${VAR:-default}` (the default applies when VAR is unset or empty). The default may
+ * itself hold `{placeholders}` (a jwksUri template), one level deep. */
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\{[^{}]*\})*))?\}/g;
+
+/**
+ * `${VAR}` in any string value is replaced by the environment variable; a missing variable is an
+ * error. The value replaces the scalar after parsing, so it is never read as YAML. A `${` that is not
+ * a well-formed placeholder (`${MY-SECRET}`, `${A:-${B}}`) is an error: it would otherwise become the
+ * value verbatim (a secret of "${MY-SECRET}").
+ */
 function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lineOf: (n: Node) => number | undefined): void {
   visit(doc, {
     Scalar(key, node, ancestry) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
-      // `${VAR}` or `${VAR:-default}` (the default applies when VAR is unset or empty).
-      // The default may itself hold `{placeholders}` (a jwksUri template), one level deep.
-      node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\{[^{}]*\})*))?\}/g, (_m, name: string, fallback: string | undefined) => {
+      const fail = (message: string): never => {
+        throw new ConfigError(path, lineOf(node), keyPathOfNode(ancestry, node), message);
+      };
+      const text = node.value;
+      let out = '';
+      let last = 0;
+      for (const match of text.matchAll(PLACEHOLDER)) {
+        const literal = text.slice(last, match.index);
+        if (literal.includes('${')) fail('malformed placeholder: write ${NAME} or ${NAME:-default}, NAME being letters, digits and _');
+        const [whole, name, fallback] = match as unknown as [string, string, string | undefined];
+        if (fallback?.includes('${')) fail(`the default of \${${name}} cannot hold another \${...} placeholder`);
         const set = env[name];
         const value = set === undefined || set === '' ? fallback : set;
-        if (value === undefined) {
-          const keyName = ancestry
-            .map((a) => (isPair(a) && isScalar(a.key) ? String(a.key.value) : undefined))
-            .filter((k) => k !== undefined)
-            .join('.');
-          throw new ConfigError(path, lineOf(node), keyName, `environment variable ${name} is not set`);
-        }
-        return value;
-      });
+        if (value === undefined) fail(`environment variable ${name} is not set`);
+        out += literal + value;
+        last = match.index + whole.length;
+      }
+      const rest = text.slice(last);
+      if (rest.includes('${')) fail('malformed placeholder: write ${NAME} or ${NAME:-default}, NAME being letters, digits and _');
+      node.value = out + rest;
     },
   });
+}
+
+/** `routes[0].upstream` for a node reached through `ancestry` (as visit() reports it). */
+function keyPathOfNode(ancestry: readonly unknown[], node: unknown): string {
+  const keyPath: (string | number)[] = [];
+  ancestry.forEach((a, i) => {
+    if (isPair(a) && isScalar(a.key)) keyPath.push(String(a.key.value));
+    else if (isSeq(a)) keyPath.push(a.items.indexOf((ancestry[i + 1] ?? node) as never));
+  });
+  return keyPathString(keyPath);
 }
 
 function keyPathString(keyPath: readonly (string | number)[]): string {
@@ -130,6 +197,34 @@ function nodeAt(doc: Document, keyPath: readonly (string | number)[]): Node | un
     if (node && typeof node === 'object' && 'range' in node) return node as Node;
   }
   return doc.contents ?? undefined;
+}
+
+/**
+ * The error to report. With allErrors off, Ajv stops at the first failing keyword; when that is an
+ * anyOf (`auth: none | {...}`, the enums), the errors before it are those of every branch, and the
+ * first is usually "must be string" of the `none` branch — naming `routes[0].auth` for a typo inside
+ * the auth object. The branch that had the right shape and failed further in is the one to report;
+ * when no branch had the right shape, the alternatives are listed.
+ */
+function primaryError(errors: readonly ErrorObject[]): ErrorObject | undefined {
+  const last = errors[errors.length - 1];
+  if (last?.keyword !== 'anyOf') return last;
+  const prefix = `${last.schemaPath}/`;
+  const branchOf = (e: ErrorObject): string => e.schemaPath.slice(prefix.length).split('/')[0]!;
+  const branches = errors.slice(0, -1).filter((e) => e.schemaPath.startsWith(prefix));
+  const wrongShape = (e: ErrorObject): boolean => e.instancePath === last.instancePath && (e.keyword === 'type' || e.keyword === 'const');
+  const deeper = branches.find((e) => !wrongShape(e));
+  if (deeper) return primaryError(branches.filter((e) => branchOf(e) === branchOf(deeper)));
+  const alternatives: string[] = [];
+  for (const id of new Set(branches.map(branchOf))) {
+    const own = branches.filter((e) => branchOf(e) === id);
+    const constant = own.find((e) => e.keyword === 'const');
+    const type = own.find((e) => e.keyword === 'type');
+    if (constant) alternatives.push(JSON.stringify((constant.params as { allowedValue: unknown }).allowedValue));
+    else if (type) alternatives.push(`${/^[aeiou]/.test(String(type.params.type)) ? 'an' : 'a'} ${String(type.params.type)}`);
+  }
+  const message = alternatives.length > 2 ? `must be one of ${alternatives.join(', ')}` : `must be ${alternatives.join(' or ')}`;
+  return alternatives.length === 0 ? last : { ...last, message };
 }
 
 function schemaError(error: ErrorObject | undefined, doc: Document, path: string, lineOf: (n: Node | undefined) => number | undefined): ConfigError {
@@ -157,6 +252,8 @@ function schemaError(error: ErrorObject | undefined, doc: Document, path: string
   const message = allowed ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : (error.message ?? 'is invalid');
   return new ConfigError(path, lineOf(nodeAt(doc, keyPath)), keyPathString(keyPath) || '(root)', message);
 }
+
+const CONSENT_ID_MARKER = '__guarita_consent_id__';
 
 /** RFC 6749 §3.3 / RFC 6750 §3 scope-token: %x21 / %x23-5B / %x5D-7E. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -238,6 +335,23 @@ function crossCheck(config: RawConfig, fail: Fail): void {
       if (!isCidr(cidr)) fail(['server', 'ingress', 'trustedProxies', i], `${cidr} is not a CIDR (e.g. 10.0.0.0/8)`);
     });
   }
+  // The schema checks URLs by their scheme only; one that does not parse would throw a TypeError
+  // when the gateway starts (or fail every request), naming neither the file nor the key.
+  const url = (keyPath: (string | number)[], value: string | undefined): URL | undefined => {
+    if (value === undefined) return undefined;
+    const sample = value.replaceAll('{orgId}', 'org').replaceAll('{softwareId}', 'software').replaceAll('{consentId}', CONSENT_ID_MARKER);
+    return URL.canParse(sample) ? new URL(sample) : fail(keyPath, `${value} is not a valid URL`);
+  };
+  url(['server', 'publicBaseUrl'], config.server.publicBaseUrl);
+  config.server.tls.crlUrls.forEach((u, i) => url(['server', 'tls', 'crlUrls', i], u));
+  url(['introspection', 'endpoint'], config.introspection?.endpoint);
+  const consentUrl = url(['introspection', 'consentLookup', 'url'], config.introspection?.consentLookup?.url);
+  if (consentUrl && !(consentUrl.pathname + consentUrl.search).includes(CONSENT_ID_MARKER)) {
+    fail(['introspection', 'consentLookup', 'url'], 'must have {consentId} in its path or query');
+  }
+  url(['directory', 'jwksUri'], config.directory?.jwksUri);
+  url(['replay', 'url'], config.replay.url);
+
   if (config.replay.store === 'redis' && config.replay.url === undefined) fail(['replay'], 'store: redis needs `url`');
   // SPEC §2: the key set is the signing organisation's own; a URL without {orgId} would serve one set to all.
   if (config.directory && !config.directory.jwksUri.includes('{orgId}')) fail(['directory', 'jwksUri'], 'must contain the {orgId} placeholder');
@@ -256,8 +370,8 @@ function crossCheck(config: RawConfig, fail: Fail): void {
   const seen = new Map<string, { index: number; methods: readonly string[] | undefined }>();
   config.routes.forEach((route, i) => {
     const at = (k?: string): (string | number)[] => (k === undefined ? ['routes', i] : ['routes', i, k]);
-    const url = new URL(route.upstream);
-    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') fail(at('upstream'), 'must be an origin (scheme, host and port) without a path');
+    const upstream = url(at('upstream'), route.upstream)!;
+    if (upstream.pathname !== '/' || upstream.search !== '' || upstream.hash !== '') fail(at('upstream'), 'must be an origin (scheme, host and port) without a path');
     if (route.path.length > 1 && route.path.endsWith('/')) fail(at('path'), 'must not end with "/"');
     if (route.path.includes('/./') || route.path.includes('/../') || route.path.includes('//')) fail(at('path'), 'must be a normalised path');
 
@@ -314,10 +428,12 @@ function isCidr(cidr: string): boolean {
   }
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+/** Freezes every object reachable from `value`, also inside objects already frozen (the routes). */
+function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  if (value && typeof value === 'object' && !seen.has(value)) {
+    seen.add(value);
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    for (const v of Object.values(value)) deepFreeze(v, seen);
   }
   return value;
 }

@@ -2,12 +2,12 @@
  * buildApp(config) → a Fastify instance on the mTLS listener: one route per routes.yaml entry,
  * each with its checks (fixed order, src/checks/registry.ts) and its forwarder.
  */
-import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config, Route } from './config/load.js';
 import { OfbContext } from './context.js';
 import { checksFor, type NamedCheck } from './checks/registry.js';
+import { freshInteractionId, isInteractionId } from './checks/interaction-id.js';
 import type { CheckDeps } from './checks/types.js';
 import { buffersRequestBody, createForwarder, UpstreamPools } from './proxy/forward.js';
 import { responseSigningHook, type ResponseSigner } from './proxy/sign-response.js';
@@ -55,9 +55,6 @@ export interface AppOptions {
 
 const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-/** RFC 4122 textual form, any hex case (SPEC §1 row 1). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Set on a raw request that canonicalRequest refused; startRequest answers it before any check. */
 const AMBIGUOUS = Symbol('guarita.ambiguousRequest');
 type MarkedRequest = IncomingMessage & { [AMBIGUOUS]?: AmbiguousRequest };
@@ -99,7 +96,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     clientErrorHandler: answerClientError,
     // Errors Fastify raises before routing (a malformed URL) still get the OFB body and headers.
     frameworkErrors(error, request, reply) {
-      request.ofb ??= new OfbContext(randomUUID(), false);
+      request.ofb ??= new OfbContext(freshInteractionId(), false);
       answerError(new InvalidParameterError('the request URL is malformed', { cause: error }), request, reply);
     },
   });
@@ -107,7 +104,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Node answers an unknown `Expect` itself (417, bare); answer it in the OFB shape instead.
   app.server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
     const refusal = new GatewayError(417, 'PARAMETRO_INVALIDO', 'Expectativa não suportada', 'only Expect: 100-continue is supported');
-    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'x-fapi-interaction-id': randomUUID(), connection: 'close' });
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'x-fapi-interaction-id': freshInteractionId(), connection: 'close' });
     res.end(errorBody(refusal));
   });
 
@@ -219,8 +216,8 @@ function checkRunner(checks: readonly NamedCheck[], route?: Route) {
 /** Every request: its interaction id (SPEC §1 — echoed on every response) and path hygiene. */
 function beginRequest(request: FastifyRequest, reply: FastifyReply): GatewayError | undefined {
   const sent = request.headers['x-fapi-interaction-id'];
-  const valid = typeof sent === 'string' && UUID.test(sent);
-  request.ofb = new OfbContext(valid ? sent : randomUUID(), valid);
+  const valid = isInteractionId(sent);
+  request.ofb = new OfbContext(valid ? sent : freshInteractionId(), valid);
   reply.header('x-fapi-interaction-id', request.ofb.interactionId);
   const ambiguous = (request.raw as MarkedRequest)[AMBIGUOUS];
   if (ambiguous !== undefined) return new InvalidParameterError(ambiguous.detail);
@@ -348,7 +345,7 @@ function writeRawRefusal(socket: Socket, refusal: GatewayError): void {
   socket.end(
     `HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\n` +
       `Date: ${new Date().toUTCString()}\r\n` +
-      `x-fapi-interaction-id: ${randomUUID()}\r\n` +
+      `x-fapi-interaction-id: ${freshInteractionId()}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       'Connection: close\r\n\r\n' +

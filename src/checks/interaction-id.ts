@@ -1,5 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { InvalidParameterError } from '../errors.js';
 import type { CheckDefinition } from './types.js';
+
+/** RFC 4122 textual form, any hex case (SPEC §1 row 1). */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a received `x-fapi-interaction-id` value is usable: one RFC 4122 UUID, any hex case. */
+export function isInteractionId(sent: string | string[] | undefined): sent is string {
+  return typeof sent === 'string' && UUID.test(sent);
+}
+
+/** SPEC §1: a response to a request without a valid id carries a freshly generated UUID v4. */
+export function freshInteractionId(): string {
+  return randomUUID();
+}
 
 /**
  * SPEC §1 row 1 — FAPI 1.0 Part 1 §6.2.2: x-fapi-interaction-id, when sent, shall be an RFC 4122 UUID;

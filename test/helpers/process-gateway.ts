@@ -12,6 +12,15 @@ const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 export interface ProcessGateway {
   readonly port: number;
   readonly pid: number;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** Send a signal to the gateway process. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface ProcessOptions {
+  /** A command the gateway runs under, e.g. `['prlimit', '--nofile=256:256', '--']`. */
+  readonly wrapper?: readonly string[];
 }
 
 interface Teardown {
@@ -19,12 +28,14 @@ interface Teardown {
 }
 
 /** Write `yaml` (`{{pki}}` replaced), start the CLI on it and wait for its "guarita listening" log line. */
-export async function startProcessGateway(t: Teardown, yaml: string): Promise<ProcessGateway> {
+export async function startProcessGateway(t: Teardown, yaml: string, options: ProcessOptions = {}): Promise<ProcessGateway> {
   const { dir } = await testPki();
   const configDir = mkdtempSync(join(tmpdir(), 'guarita-proc-'));
   const file = join(configDir, 'routes.yaml');
   writeFileSync(file, yaml.replaceAll('{{pki}}', dir));
-  const child = spawn(process.execPath, [CLI, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, CLI, '--config', file] as [string, ...string[]];
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   t.teardown(async () => {
@@ -54,5 +65,5 @@ export async function startProcessGateway(t: Teardown, yaml: string): Promise<Pr
       }
     });
   });
-  return { port, pid: child.pid as number };
+  return { port, pid: child.pid as number, exited, kill: (signal) => child.kill(signal) };
 }

@@ -1,0 +1,260 @@
+/**
+ * Strict JSON for JOSE: `JSON.parse` semantics, except that an object repeating a member name (at
+ * any depth) is refused. RFC 7515 §4 and RFC 7519 §4: a JOSE header or claims set with duplicate
+ * names must be rejected (or only the last kept) — parsers that keep the first and parsers that keep
+ * the last would read `{"alg":"none","alg":"PS256"}` differently, and the upstream receives the
+ * original bytes (SPEC §2).
+ *
+ * {@link findJsonFlaw} is one iterative pass over the text (no recursion, so nesting depth cannot
+ * overflow the stack) that validates the RFC 8259 grammar exactly as `JSON.parse` does and compares
+ * member names after unescaping (`"alg"` and `"\u0061lg"` are the same name). It allocates only the
+ * member-name strings and one small list per object; the values are then built by `JSON.parse`.
+ */
+
+/** Why a text is not strict JSON. */
+export interface JsonFlaw {
+  /** `syntax`: not JSON at all (what `JSON.parse` refuses); `duplicate`: an object repeats `member`. */
+  readonly kind: 'syntax' | 'duplicate';
+  /** UTF-16 offset where the scan stopped. */
+  readonly at: number;
+  /** The repeated member name (unescaped), for `duplicate`. */
+  readonly member?: string;
+}
+
+/** Thrown by {@link parseStrictJson}; the `flaw` says which rule the text broke. */
+export class StrictJsonError extends SyntaxError {
+  readonly flaw: JsonFlaw;
+  constructor(flaw: JsonFlaw) {
+    super(flaw.kind === 'duplicate' ? 'JSON object repeats a member name' : 'not JSON');
+    this.name = 'StrictJsonError';
+    this.flaw = flaw;
+  }
+}
+
+/** Objects with more members than this switch from a linear scan to a Set for the name check. */
+const LINEAR_MEMBERS = 16;
+
+const QUOTE = 0x22; // "
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** An open container: an array (null) or an object's member names so far. */
+type Frame = string[] | Set<string> | null;
+
+/** Set by scanString: the last string scanned held a backslash escape. */
+let lastStringEscaped = false;
+
+/**
+ * Undefined when `text` is JSON that `JSON.parse` accepts and no object in it repeats a member
+ * name; else the first flaw found.
+ */
+export function findJsonFlaw(text: string): JsonFlaw | undefined {
+  const n = text.length;
+  const stack: Frame[] = [];
+  let i = skipWhitespace(text, 0);
+  // Each turn of the loop reads one value at i, then closes containers and consumes separators up
+  // to the start of the next value.
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === OPEN_BRACE) {
+      i = skipWhitespace(text, i + 1);
+      if (text.charCodeAt(i) === CLOSE_BRACE) {
+        i++;
+      } else {
+        stack.push([]);
+        i = memberName(text, i, stack);
+        if (i < 0) return flawAt(-i - 1);
+        continue;
+      }
+    } else if (c === OPEN_BRACKET) {
+      i = skipWhitespace(text, i + 1);
+      if (text.charCodeAt(i) === CLOSE_BRACKET) {
+        i++;
+      } else {
+        stack.push(null);
+        continue;
+      }
+    } else if (c === QUOTE) {
+      i = scanString(text, i);
+      if (i < 0) return { kind: 'syntax', at: -i - 1 };
+    } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+      i = scanNumber(text, i);
+      if (i < 0) return { kind: 'syntax', at: -i - 1 };
+    } else if (text.startsWith('true', i)) {
+      i += 4;
+    } else if (text.startsWith('false', i)) {
+      i += 5;
+    } else if (text.startsWith('null', i)) {
+      i += 4;
+    } else {
+      return { kind: 'syntax', at: i };
+    }
+
+    // After a value: close what ends here, then find where the next value starts.
+    for (;;) {
+      i = skipWhitespace(text, i);
+      if (stack.length === 0) return i === n ? undefined : { kind: 'syntax', at: i };
+      const top = stack[stack.length - 1];
+      const d = text.charCodeAt(i);
+      if (d === COMMA) {
+        i = skipWhitespace(text, i + 1);
+        if (top !== null) {
+          i = memberName(text, i, stack);
+          if (i < 0) return flawAt(-i - 1);
+        }
+        break;
+      }
+      if (d === (top === null ? CLOSE_BRACKET : CLOSE_BRACE)) {
+        stack.pop();
+        i++;
+        continue;
+      }
+      return { kind: 'syntax', at: i };
+    }
+  }
+}
+
+/**
+ * `JSON.parse(text)`, refusing what {@link findJsonFlaw} finds.
+ * @throws StrictJsonError
+ */
+export function parseStrictJson(text: string): unknown {
+  const flaw = findJsonFlaw(text);
+  if (flaw !== undefined) throw new StrictJsonError(flaw);
+  return JSON.parse(text) as unknown;
+}
+
+/** The member name stored by memberName when it found a repeat (read by flawAt). */
+let repeated: string | undefined;
+
+/**
+ * Read `"name" :` at i (white space before it already skipped) into the object on top of the
+ * stack. Returns the index of the member's value, or -(index + 1) on a flaw (`repeated` set when
+ * the flaw is a repeated name).
+ */
+function memberName(text: string, i: number, stack: Frame[]): number {
+  repeated = undefined;
+  if (text.charCodeAt(i) !== QUOTE) return -i - 1;
+  const end = scanString(text, i);
+  if (end < 0) return end;
+  // Most names need no unescaping; escaped ones are decoded so "\u0061lg" equals "alg".
+  const name = lastStringEscaped ? (JSON.parse(text.slice(i, end)) as string) : text.slice(i + 1, end - 1);
+  const top = stack.length - 1;
+  const names = stack[top] as string[] | Set<string>;
+  if (Array.isArray(names)) {
+    if (names.includes(name)) {
+      repeated = name;
+      return -i - 1;
+    }
+    names.push(name);
+    if (names.length > LINEAR_MEMBERS) stack[top] = new Set(names);
+  } else {
+    if (names.has(name)) {
+      repeated = name;
+      return -i - 1;
+    }
+    names.add(name);
+  }
+  const colon = skipWhitespace(text, end);
+  if (text.charCodeAt(colon) !== COLON) return -colon - 1;
+  return skipWhitespace(text, colon + 1);
+}
+
+function flawAt(at: number): JsonFlaw {
+  return repeated === undefined ? { kind: 'syntax', at } : { kind: 'duplicate', at, member: repeated };
+}
+
+/** RFC 8259 §2: the four insignificant white-space characters, nothing else. */
+function skipWhitespace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
+  }
+}
+
+function isHex(c: number): boolean {
+  return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+/**
+ * RFC 8259 §7: the string starting at the quote at i. Returns the index after its closing quote,
+ * or -(index + 1) of the offending character.
+ */
+function scanString(text: string, i: number): number {
+  const n = text.length;
+  lastStringEscaped = false;
+  i++;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH) {
+      lastStringEscaped = true;
+      const e = text.charCodeAt(i + 1);
+      if (e === 0x75 /* u */) {
+        if (!(isHex(text.charCodeAt(i + 2)) && isHex(text.charCodeAt(i + 3)) && isHex(text.charCodeAt(i + 4)) && isHex(text.charCodeAt(i + 5)))) {
+          return -i - 1;
+        }
+        i += 6;
+        continue;
+      }
+      // " \ / b f n r t
+      if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2;
+        continue;
+      }
+      return -i - 1;
+    }
+    if (c < 0x20) return -i - 1;
+    i++;
+  }
+  return -n - 1;
+}
+
+/** RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at i. */
+function scanNumber(text: string, i: number): number {
+  if (text.charCodeAt(i) === MINUS) i++;
+  let c = text.charCodeAt(i);
+  if (c === ZERO) {
+    i++;
+  } else if (c > ZERO && c <= NINE) {
+    i = digits(text, i + 1);
+  } else {
+    return -i - 1;
+  }
+  c = text.charCodeAt(i);
+  if (c === DOT) {
+    const start = i + 1;
+    i = digits(text, start);
+    if (i === start) return -i - 1;
+    c = text.charCodeAt(i);
+  }
+  if (c === 0x65 || c === 0x45 /* e E */) {
+    i++;
+    c = text.charCodeAt(i);
+    if (c === PLUS || c === MINUS) i++;
+    const start = i;
+    i = digits(text, start);
+    if (i === start) return -i - 1;
+  }
+  return i;
+}
+
+function digits(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    // NaN past the end fails both comparisons, hence the negated form.
+    if (!(c >= ZERO && c <= NINE)) return i;
+    i++;
+  }
+}

@@ -56,11 +56,14 @@ let lastStringEscaped = false;
 
 /**
  * Undefined when `text` is JSON that `JSON.parse` accepts and no object in it repeats a member
- * name; else the first flaw found.
+ * name; else a `syntax` flaw when `JSON.parse` would refuse the text, else the first repeat in
+ * document order.
  */
 export function findJsonFlaw(text: string): JsonFlaw | undefined {
   const n = text.length;
   const stack: Frame[] = [];
+  // A repeat is remembered and the scan goes on: text that is not JSON at all is reported as such.
+  repeated = undefined;
   let i = skipWhitespace(text, 0);
   // Each turn of the loop reads one value at i, then closes containers and consumes separators up
   // to the start of the next value.
@@ -73,7 +76,7 @@ export function findJsonFlaw(text: string): JsonFlaw | undefined {
       } else {
         stack.push([]);
         i = memberName(text, i, stack);
-        if (i < 0) return flawAt(-i - 1);
+        if (i < 0) return { kind: 'syntax', at: -i - 1 };
         continue;
       }
     } else if (c === OPEN_BRACKET) {
@@ -103,14 +106,17 @@ export function findJsonFlaw(text: string): JsonFlaw | undefined {
     // After a value: close what ends here, then find where the next value starts.
     for (;;) {
       i = skipWhitespace(text, i);
-      if (stack.length === 0) return i === n ? undefined : { kind: 'syntax', at: i };
+      if (stack.length === 0) {
+        if (i !== n) return { kind: 'syntax', at: i };
+        return repeated === undefined ? undefined : { kind: 'duplicate', at: repeatedAt, member: repeated };
+      }
       const top = stack[stack.length - 1];
       const d = text.charCodeAt(i);
       if (d === COMMA) {
         i = skipWhitespace(text, i + 1);
         if (top !== null) {
           i = memberName(text, i, stack);
-          if (i < 0) return flawAt(-i - 1);
+          if (i < 0) return { kind: 'syntax', at: -i - 1 };
         }
         break;
       }
@@ -134,16 +140,16 @@ export function parseStrictJson(text: string): unknown {
   return JSON.parse(text) as unknown;
 }
 
-/** The member name stored by memberName when it found a repeat (read by flawAt). */
+/** The first repeated member name found by memberName in this scan, and where. */
 let repeated: string | undefined;
+let repeatedAt = 0;
 
 /**
  * Read `"name" :` at i (white space before it already skipped) into the object on top of the
- * stack. Returns the index of the member's value, or -(index + 1) on a flaw (`repeated` set when
- * the flaw is a repeated name).
+ * stack, noting the first repeated name. Returns the index of the member's value, or -(index + 1)
+ * of a syntax error.
  */
 function memberName(text: string, i: number, stack: Frame[]): number {
-  repeated = undefined;
   if (text.charCodeAt(i) !== QUOTE) return -i - 1;
   const end = scanString(text, i);
   if (end < 0) return end;
@@ -152,26 +158,22 @@ function memberName(text: string, i: number, stack: Frame[]): number {
   const top = stack.length - 1;
   const names = stack[top] as string[] | Set<string>;
   if (Array.isArray(names)) {
-    if (names.includes(name)) {
+    if (!names.includes(name)) {
+      names.push(name);
+      if (names.length > LINEAR_MEMBERS) stack[top] = new Set(names);
+    } else if (repeated === undefined) {
       repeated = name;
-      return -i - 1;
+      repeatedAt = i;
     }
-    names.push(name);
-    if (names.length > LINEAR_MEMBERS) stack[top] = new Set(names);
-  } else {
-    if (names.has(name)) {
-      repeated = name;
-      return -i - 1;
-    }
+  } else if (!names.has(name)) {
     names.add(name);
+  } else if (repeated === undefined) {
+    repeated = name;
+    repeatedAt = i;
   }
   const colon = skipWhitespace(text, end);
   if (text.charCodeAt(colon) !== COLON) return -colon - 1;
   return skipWhitespace(text, colon + 1);
-}
-
-function flawAt(at: number): JsonFlaw {
-  return repeated === undefined ? { kind: 'syntax', at } : { kind: 'duplicate', at, member: repeated };
 }
 
 /** RFC 8259 §2: the four insignificant white-space characters, nothing else. */

@@ -5,11 +5,12 @@
  * - Cached per key-set URL for `cacheTtlSeconds`, in an LRU bounded by {@link MAX_CACHED_KEY_SETS}.
  * - An unknown `kid` is a bad signature only once the set was fetched *successfully* after the kid
  *   could have appeared (SPEC §2): a fetch less than `refetchCooldownSeconds` old, else the refetch
- *   the miss triggers. So a client sending random kids makes at most one fetch per cooldown per URL,
- *   and concurrent misses share it (single flight).
+ *   the miss triggers. So while the directory answers, a client sending random kids makes at most
+ *   one fetch per cooldown per URL; concurrent misses share one fetch (single flight).
  * - That refetch failing (directory down, timing out, answering 5xx) is an outage, not a bad
  *   signature: 503 (SPEC §5), and it does not start the cooldown — the first unknown kid after the
- *   directory is back refetches and finds a key rotated meanwhile.
+ *   directory is back refetches and finds a key rotated meanwhile. During an outage every unknown
+ *   kid asks again, one attempt in flight per URL at a time.
  * - Directory down: a cached set is served for up to `maxStaleSeconds` past its lifetime (asking
  *   the directory again at most once per cooldown), so the keys already known keep working; with
  *   none the request is refused with 503.

@@ -3,10 +3,17 @@
  * `directory.jwksUri` (`{orgId}`, `{softwareId}`), the only keys a JWS request body is verified with.
  *
  * - Cached per key-set URL for `cacheTtlSeconds`, in an LRU bounded by {@link MAX_CACHED_KEY_SETS}.
- * - An unknown `kid` refetches the set at most once per `refetchCooldownSeconds` per URL, so a
- *   client sending random kids cannot make the gateway hammer the directory.
+ * - An unknown `kid` is a bad signature only once the set was fetched *successfully* after the kid
+ *   could have appeared (SPEC §2): a fetch less than `refetchCooldownSeconds` old, else the refetch
+ *   the miss triggers. So while the directory answers, a client sending random kids makes at most
+ *   one fetch per cooldown per URL; concurrent misses share one fetch (single flight).
+ * - That refetch failing (directory down, timing out, answering 5xx) is an outage, not a bad
+ *   signature: 503 (SPEC §5), and it does not start the cooldown — the first unknown kid after the
+ *   directory is back refetches and finds a key rotated meanwhile. During an outage every unknown
+ *   kid asks again, one attempt in flight per URL at a time.
  * - Directory down: a cached set is served for up to `maxStaleSeconds` past its lifetime (asking
- *   the directory again at most once per cooldown); with none the request is refused with 503.
+ *   the directory again at most once per cooldown), so the keys already known keep working; with
+ *   none the request is refused with 503.
  * - Only RSA keys usable for PS256 signatures are kept: `use` absent or `sig`, `key_ops` absent or
  *   with `verify`, `alg` absent or `PS256`. Only the public members (`n`, `e`) are imported.
  */
@@ -32,8 +39,8 @@ export interface SignerOrganisation {
 export interface DirectoryJwks {
   /**
    * The organisation's PS256 verification keys with this `kid` (usually one; FAPI 1 Adv. §8.11
-   * allows duplicates). Throws BadSignatureError for an unknown kid, ServiceUnavailableError when no
-   * key set can be had.
+   * allows duplicates). Throws BadSignatureError for a kid the organisation does not publish (per a
+   * successful fetch within the cooldown), ServiceUnavailableError when the directory cannot say.
    */
   keysFor(org: SignerOrganisation, kid: string): Promise<readonly CryptoKey[]>;
   /** The key-set URL for an organisation. */
@@ -52,10 +59,9 @@ export interface DirectoryJwksOptions {
 
 interface KeySet {
   readonly keys: ReadonlyMap<string, readonly CryptoKey[]>;
+  /** When the directory last answered for this set: the only time the cooldown is measured from. */
   readonly fetchedAt: number;
-  /** Last time the directory was asked for this set (fetch or refetch on an unknown kid). */
-  attemptedAt: number;
-  /** Last failed attempt while this set was cached. */
+  /** Last failed attempt while this set was cached (spaces out the stale set's retries). */
   failedAt: number | undefined;
 }
 
@@ -98,7 +104,7 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
         })
         .then((keys) => {
           const now = clock();
-          const set: KeySet = { keys, fetchedAt: now, attemptedAt: now, failedAt: undefined };
+          const set: KeySet = { keys, fetchedAt: now, failedAt: undefined };
           cache.set(url, set);
           return set;
         })
@@ -122,7 +128,6 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
       const at = clock();
       if (stale !== undefined && usable(stale, at)) {
         stale.failedAt = at;
-        stale.attemptedAt = at;
         warn('directory unreachable: serving a cached key set', err);
         return stale;
       }
@@ -138,23 +143,30 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
     stats: () => ({ fetches, failures }),
     async keysFor(org, kid) {
       const url = jwksUriFor(org);
-      let set = await current(url);
-      let keys = set.keys.get(kid);
-      if (keys === undefined && clock() - set.attemptedAt >= cooldownMs) {
-        // Marked before the fetch so concurrent unknown kids share this one refetch.
-        set.attemptedAt = clock();
+      const failuresBefore = failures;
+      const set = await current(url);
+      const keys = set.keys.get(kid);
+      if (keys !== undefined) return keys;
+      // SPEC §2: an unknown kid is a bad signature only when the set was fetched successfully after
+      // the kid could have appeared — within the cooldown (measured from the last *successful*
+      // fetch, so a failed one never delays the next), else by the refetch this miss triggers.
+      if (clock() - set.fetchedAt >= cooldownMs) {
+        // The directory failed while this request waited (a stale set was served): no second try.
+        if (failures !== failuresBefore) throw new ServiceUnavailableError();
+        let fresh: KeySet;
         try {
-          set = await refresh(url);
+          fresh = await refresh(url);
         } catch (err) {
           set.failedAt = clock();
           warn('directory unreachable on a refetch for an unknown kid', err);
+          // SPEC §2, §5: the directory could not say whether the kid exists → 503, not 400. The
+          // cached set stays, so the keys it holds keep working.
+          throw new ServiceUnavailableError({ cause: err });
         }
-        keys = set.keys.get(kid);
+        const found = fresh.keys.get(kid);
+        if (found !== undefined) return found;
       }
-      if (keys === undefined) {
-        throw new BadSignatureError('the JWS kid is not among the signing keys the organisation publishes in the directory');
-      }
-      return keys;
+      throw new BadSignatureError('the JWS kid is not among the signing keys the organisation publishes in the directory');
     },
     async close() {
       await agent.close();

@@ -7,7 +7,7 @@ import { createDirectoryJwks, importSigningKeys, type DirectoryJwks } from '../.
 import { generateOrgKey } from '../../src/dev/mock-directory.js';
 import { BadSignatureError, ClientCertificateError, ServiceUnavailableError } from '../../src/errors.js';
 import type { DirectoryConfig } from '../../src/config/schema.js';
-import { startTestDirectory } from '../helpers/directory.js';
+import { startRestartableDirectory, startTestDirectory } from '../helpers/directory.js';
 import { testPki } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { startJwsGateway, CONSENTS } from '../helpers/jws-gateway.js';
@@ -89,6 +89,72 @@ t.test('directory outage: the cached set is served up to maxStaleSeconds, then 5
   await tt.rejects(jwks.keysFor(org1, d.org1.kid), ServiceUnavailableError, 'past maxStaleSeconds: fail closed');
   d.directory.setDown(false);
   tt.equal((await jwks.keysFor(org1, d.org1.kid)).length, 1, 'recovers when the directory is back');
+});
+
+t.test('a kid rotated during a directory outage was a bad signature (400): now ServiceUnavailableError (503), the cached key still served', async (tt) => {
+  for (const outage of ['connection refused', 'HTTP 503'] as const) {
+    const d = await startRestartableDirectory(tt);
+    const { jwks, advance } = await client(tt, d.directory.jwksUri, { cacheTtlSeconds: 300, refetchCooldownSeconds: 60 });
+    const org1 = { orgId: d.org1.orgId };
+    await jwks.keysFor(org1, d.org1.kid);
+    advance(61);
+    if (outage === 'HTTP 503') d.directory.setDown(true);
+    else await d.stop();
+    // The org rotates its key while the directory is unreachable.
+    const rotated = await generateOrgKey(d.org1.orgId, 'org1-rotated');
+    d.directory.publish(d.org1.orgId, [d.org1.publicJwk, rotated.publicJwk]);
+    await tt.rejects(jwks.keysFor(org1, rotated.kid), ServiceUnavailableError, `${outage}: the directory could not say whether the kid exists → 503`);
+    await tt.rejects(jwks.keysFor(org1, rotated.kid), ServiceUnavailableError, `${outage}: and again on the next request, never 400`);
+    tt.equal((await jwks.keysFor(org1, d.org1.kid)).length, 1, `${outage}: the cached key keeps working`);
+  }
+});
+
+t.test('after the outage an unknown kid stayed 400 for the refetch cooldown: now the first one refetches and finds the rotated key', async (tt) => {
+  for (const outage of ['connection refused', 'HTTP 503'] as const) {
+    const d = await startRestartableDirectory(tt);
+    const { jwks, advance } = await client(tt, d.directory.jwksUri, { cacheTtlSeconds: 300, refetchCooldownSeconds: 60 });
+    const org1 = { orgId: d.org1.orgId };
+    await jwks.keysFor(org1, d.org1.kid);
+    advance(61);
+    if (outage === 'HTTP 503') d.directory.setDown(true);
+    else await d.stop();
+    const rotated = await generateOrgKey(d.org1.orgId, 'org1-rotated');
+    d.directory.publish(d.org1.orgId, [d.org1.publicJwk, rotated.publicJwk]);
+    await tt.rejects(jwks.keysFor(org1, rotated.kid), ServiceUnavailableError);
+    advance(1);
+    if (outage === 'HTTP 503') d.directory.setDown(false);
+    else await d.start();
+    const before = d.directory.fetches(d.org1.orgId);
+    tt.equal((await jwks.keysFor(org1, rotated.kid)).length, 1, `${outage}: found at once, the failed fetch did not start the cooldown`);
+    tt.equal(d.directory.fetches(d.org1.orgId), before + 1, `${outage}: with one refetch`);
+    // The cooldown now runs from that successful fetch.
+    await tt.rejects(jwks.keysFor(org1, 'random-kid'), BadSignatureError);
+    tt.equal(d.directory.fetches(d.org1.orgId), before + 1, `${outage}: an unknown kid right after a successful fetch is a bad signature, no refetch`);
+  }
+});
+
+t.test('an unknown kid during an outage is still a bad signature when a successful fetch is within the cooldown', async (tt) => {
+  const d = await startRestartableDirectory(tt);
+  const { jwks, advance } = await client(tt, d.directory.jwksUri, { refetchCooldownSeconds: 60 });
+  const org1 = { orgId: d.org1.orgId };
+  await jwks.keysFor(org1, d.org1.kid);
+  await d.stop();
+  advance(30);
+  await tt.rejects(jwks.keysFor(org1, 'unknown'), BadSignatureError, 'the set fetched 30 s ago says the kid does not exist (SPEC §2: one within the cooldown)');
+});
+
+t.test('directory outage with an expired set and an unknown kid: one attempt, then 503 (not two fetches, not 400)', async (tt) => {
+  const d = await startTestDirectory(tt);
+  const { jwks, advance } = await client(tt, d.directory.jwksUri, { cacheTtlSeconds: 300, maxStaleSeconds: 600, refetchCooldownSeconds: 60 });
+  const org1 = { orgId: d.org1.orgId };
+  await jwks.keysFor(org1, d.org1.kid);
+  d.directory.setDown(true);
+  advance(301);
+  await tt.rejects(jwks.keysFor(org1, 'rotated'), ServiceUnavailableError);
+  tt.equal(d.directory.fetches(d.org1.orgId), 2, 'the expired set was asked for once');
+  await Promise.all(Array.from({ length: 10 }, () => tt.rejects(jwks.keysFor(org1, 'rotated'), ServiceUnavailableError)));
+  tt.ok(d.directory.fetches(d.org1.orgId) <= 3, 'concurrent unknown kids share one attempt');
+  tt.equal((await jwks.keysFor(org1, d.org1.kid)).length, 1, 'the stale key keeps working');
 });
 
 t.test('no cached set and the directory down, hanging or unreachable → ServiceUnavailableError', async (tt) => {

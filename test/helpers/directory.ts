@@ -1,4 +1,5 @@
 /** A real HTTPS mock directory (src/dev/mock-directory.ts) with the test PKI, publishing keys for client1's and client2's orgs. */
+import type { JWK } from 'jose';
 import { generateOrgKey, startMockDirectory, type MockDirectory, type OrgSigningKey } from '../../src/dev/mock-directory.js';
 import { testPki } from './gateway.js';
 
@@ -44,4 +45,75 @@ export async function startTestDirectory(t: Teardown): Promise<TestDirectory> {
 export function directoryBlock(directory: MockDirectory, extra: Record<string, number> = {}): string {
   const lines = Object.entries(extra).map(([k, v]) => `  ${k}: ${v}\n`).join('');
   return `directory:\n  jwksUri: ${directory.jwksUri}\n  ca: {{pki}}/ca.crt\n${lines}`;
+}
+
+export interface RestartableDirectory extends TestDirectory {
+  /** Close the directory: connections are refused (a real outage, not an HTTP error) until `start()`. */
+  stop(): Promise<void>;
+  /** Listen again on the same port, publishing the same key sets (including any published while stopped). */
+  start(): Promise<void>;
+}
+
+/**
+ * A mock directory that can be taken down and brought back on the same URL. `directory.fetches()`
+ * counts the requests every incarnation served; attempts refused at the TCP level are not counted.
+ */
+export async function startRestartableDirectory(t: Teardown): Promise<RestartableDirectory> {
+  const { pki } = await testPki();
+  const keys = await testOrgKeys();
+  const tls = { cert: pki.server.cert, key: pki.server.key };
+  let inner: MockDirectory | undefined = await startMockDirectory(tls);
+  const { url, jwksUri } = inner;
+  const port = Number(new URL(url).port);
+  const sets = new Map<string, readonly JWK[]>();
+  const past = new Map<string, number>();
+  let pastTotal = 0;
+  let down = false;
+
+  const directory: MockDirectory = {
+    url,
+    jwksUri,
+    publish(orgId, published) {
+      sets.set(orgId, [...published]);
+      inner?.publish(orgId, published);
+    },
+    unpublish(orgId) {
+      sets.delete(orgId);
+      inner?.unpublish(orgId);
+    },
+    fetches(orgId) {
+      const now = inner === undefined ? 0 : inner.fetches(orgId);
+      return now + (orgId === undefined ? pastTotal : (past.get(orgId) ?? 0));
+    },
+    setDown(value) {
+      down = value;
+      inner?.setDown(value);
+    },
+    async close() {
+      const closing = inner;
+      inner = undefined;
+      await closing?.close();
+    },
+  };
+  directory.publish(keys.org1.orgId, [keys.org1.publicJwk]);
+  directory.publish(keys.org2.orgId, [keys.org2.publicJwk]);
+  t.teardown(() => directory.close());
+
+  return {
+    directory,
+    ...keys,
+    async stop() {
+      if (inner === undefined) return;
+      for (const orgId of sets.keys()) past.set(orgId, (past.get(orgId) ?? 0) + inner.fetches(orgId));
+      pastTotal += inner.fetches();
+      await directory.close();
+    },
+    async start() {
+      if (inner !== undefined) return;
+      const next = await startMockDirectory({ ...tls, port });
+      for (const [orgId, published] of sets) next.publish(orgId, published);
+      next.setDown(down);
+      inner = next;
+    },
+  };
 }

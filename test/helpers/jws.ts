@@ -1,5 +1,5 @@
 /** JWS builders for the tests: good request bodies and every kind of bad one. */
-import { randomUUID, webcrypto } from 'node:crypto';
+import { constants, KeyObject, randomUUID, sign as nodeSign, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,22 @@ export async function signRawPs256(privateKey: CryptoKey, header: Record<string,
   const input = `${b64url(header)}.${b64url(payload)}`;
   const signature = await webcrypto.subtle.sign({ name: 'RSA-PSS', saltLength: 32 }, privateKey as unknown as webcrypto.CryptoKey, new TextEncoder().encode(input));
   return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+/**
+ * A PS256 JWS over exactly these header and payload bytes (JSON text with repeated members,
+ * invalid UTF-8, a BOM ...): what a sender with the right key could put on the wire. Signed with
+ * node:crypto (RSA-PSS, SHA-256, 32-byte salt, RFC 7518 §3.5).
+ */
+export function signRawBytes(privateKey: CryptoKey, header: string | Buffer, payload: string | Buffer): string {
+  return signSegments(privateKey, `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`);
+}
+
+/** A valid PS256 signature appended to any signing input `header.payload` (even ill-encoded segments). */
+export function signSegments(privateKey: CryptoKey, input: string): string {
+  const key = KeyObject.from(privateKey as unknown as webcrypto.CryptoKey);
+  const signature = nodeSign('sha256', Buffer.from(input), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  return `${input}.${signature.toString('base64url')}`;
 }
 
 /** Verify a signed response with the bank's public key; its protected header and claims. */

@@ -68,9 +68,7 @@ function mediaType(header: string | undefined): string | undefined {
 
 /** SPEC §2: the exact resource URL — publicBaseUrl (else https://<Host>) + path, no query. */
 function audience(request: FastifyRequest, publicBaseUrl: string | undefined): string | undefined {
-  const url = request.url;
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  const path = request.ofb.path ?? request.url;
   if (publicBaseUrl !== undefined) return publicBaseUrl + path;
   const host = request.headers.host;
   return host === undefined || host === '' ? undefined : `https://${host}${path}`;

@@ -33,7 +33,7 @@ export async function startProcessGateway(t: Teardown, yaml: string, options: Pr
   const configDir = mkdtempSync(join(tmpdir(), 'guarita-proc-'));
   const file = join(configDir, 'routes.yaml');
   writeFileSync(file, yaml.replaceAll('{{pki}}', dir));
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, CLI, '--config', file] as [string, ...string[]];
+  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, CLI, '--config', file];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let stderr = '';

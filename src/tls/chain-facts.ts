@@ -71,8 +71,8 @@ export interface CertInfo extends NameFacts {
   readonly proxy: boolean;
   readonly v1: boolean;
   /**
-   * An extension OpenSSL decodes up front (x509v3_cache_extensions) does not decode, is repeated,
-   * or is inconsistent (a pathLenConstraint without cA): OpenSSL's EXFLAG_INVALID. Such a
+   * An extension OpenSSL decodes up front (x509v3_cache_extensions) does not decode or is
+   * repeated: OpenSSL's EXFLAG_INVALID. Such a
    * certificate is nobody's issuer and has no issuer.
    */
   readonly invalid: boolean;
@@ -117,8 +117,6 @@ export function inspect(cert: X509Certificate): CertInfo {
   const san = r.read(id_ce_subjectAltName, RawGeneralNames);
   const nc = r.read(id_ce_nameConstraints, RawNameConstraints);
   r.read(id_ce_cRLDistributionPoints, CRLDistributionPoints);
-  // OpenSSL: a pathLenConstraint on a non-CA (or a negative one) makes the certificate invalid.
-  const badPathLen = bc?.pathLenConstraint !== undefined && (!bc.cA || bc.pathLenConstraint < 0);
   const subject = canonicalName(tbs.subject);
   const issuer = canonicalName(tbs.issuer);
   return {
@@ -126,6 +124,7 @@ export function inspect(cert: X509Certificate): CertInfo {
     subject,
     issuer,
     subjectName: tbs.subject,
+    issuerName: tbs.issuer,
     selfIssued: subject === issuer,
     serial: normalizeSerial(Buffer.from(tbs.serialNumber).toString('hex')),
     notBefore: tbs.validity.notBefore.getTime().getTime(),
@@ -141,7 +140,7 @@ export function inspect(cert: X509Certificate): CertInfo {
     unhandledCritical: extensions.some((e) => e.critical && !SUPPORTED_CRITICAL_EXTENSIONS.has(e.extnID)),
     proxy: extensions.some((e) => e.extnID === ID_PE_PROXY_CERT_INFO),
     v1: bc === undefined && ku === undefined && tbs.version === 0,
-    invalid: r.invalid || badPathLen,
+    invalid: r.invalid,
   };
 }
 

@@ -24,11 +24,15 @@ export type NameConstraintCode =
   | 'SUBTREE_MINMAX'
   | 'UNSUPPORTED_CONSTRAINT_TYPE'
   | 'UNSUPPORTED_NAME_SYNTAX'
+  | 'PROXY_SUBJECT_NAME_VIOLATION'
   | 'UNSPECIFIED';
 
 /** What name-constraint checking needs from one certificate of the chain. */
 export interface NameFacts {
   readonly subjectName: Name;
+  readonly issuerName: Name;
+  /** Carries an RFC 3820 proxyCertInfo. */
+  readonly proxy: boolean;
   /** Subject name equals issuer name (OpenSSL EXFLAG_SI). */
   readonly selfIssued: boolean;
   readonly altNames: readonly RawGeneralName[] | undefined;
@@ -55,6 +59,7 @@ export function checkNameConstraints(chain: readonly NameFacts[], errors: { push
   for (let i = chain.length - 1; i >= 0; i--) {
     const x = chain[i] as NameFacts;
     if (i !== 0 && x.selfIssued) continue;
+    if (x.proxy && !proxySubjectValid(x)) errors.push('PROXY_SUBJECT_NAME_VIOLATION');
     for (let j = i + 1; j < chain.length; j++) {
       const nc = (chain[j] as NameFacts).nameConstraints;
       if (nc === undefined) continue;
@@ -64,6 +69,15 @@ export function checkNameConstraints(chain: readonly NameFacts[], errors: { push
       if (outcome !== undefined) errors.push(outcome);
     }
   }
+}
+
+/** RFC 3820 §3.4 (OpenSSL check_name_constraints()): a proxy's subject is its issuer's plus one single-valued CN RDN. */
+function proxySubjectValid(x: NameFacts): boolean {
+  const entries = x.subjectName.flat();
+  const last = x.subjectName[x.subjectName.length - 1];
+  if (entries.length < 2 || entries.length !== x.issuerName.flat().length + 1) return false;
+  if (last === undefined || last.length !== 1 || last[0]?.type !== OID_COMMON_NAME) return false;
+  return JSON.stringify([...canonicalRdns(x.subjectName)].slice(0, -1)) === JSON.stringify([...canonicalRdns(x.issuerName)]);
 }
 
 /** OpenSSL NAME_CONSTRAINTS_check(): subject DN, its emailAddress attributes, then each SAN. */

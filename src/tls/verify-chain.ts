@@ -65,6 +65,7 @@ export type VerifyCode =
   | 'PATH_LENGTH_EXCEEDED'
   | RevocationCode
   | 'KEYUSAGE_NO_CERTSIGN'
+  | 'KEYUSAGE_NO_DIGITAL_SIGNATURE'
   | 'CERT_SIGNATURE_FAILURE'
   | 'CERT_NOT_YET_VALID'
   | 'CERT_HAS_EXPIRED'
@@ -244,8 +245,10 @@ function checkSignaturesAndTimes(chain: readonly CertInfo[], t: number, errors: 
   }
   for (;;) {
     if (subject !== issuer) {
-      // The trust anchor's self-signature is not checked (it is trusted as configured).
-      if (kuRejects(issuer, KU.keyCertSign)) errors.push('KEYUSAGE_NO_CERTSIGN');
+      // The trust anchor's self-signature is not checked (it is trusted as configured). RFC 5280
+      // §6.1.4 (n): the issuer's keyUsage must allow keyCertSign (RFC 3820 §4.1: digitalSignature for a proxy).
+      if (subject.proxy && kuRejects(issuer, KU.digitalSignature)) errors.push('KEYUSAGE_NO_DIGITAL_SIGNATURE');
+      if (!subject.proxy && kuRejects(issuer, KU.keyCertSign)) errors.push('KEYUSAGE_NO_CERTSIGN');
       if (!signs(issuer, subject)) errors.push('CERT_SIGNATURE_FAILURE');
     }
     if (subject.notBefore > t) errors.push('CERT_NOT_YET_VALID');
@@ -266,7 +269,7 @@ function inspectCa(der: Buffer, where: string): CertInfo {
     throw new TypeError(`${where} holds a certificate that does not parse: ${(err as Error).message}`);
   }
   // OpenSSL would load it and never use it as an issuer: say so at start-up instead.
-  if (info.invalid) throw new TypeError(`${where} holds a certificate with a malformed, repeated or inconsistent extension, which OpenSSL (and so the TLS listener) cannot use as an issuer`);
+  if (info.invalid) throw new TypeError(`${where} holds a certificate with a malformed or repeated extension, which OpenSSL (and so the TLS listener) cannot use as an issuer`);
   return info;
 }
 

@@ -19,7 +19,11 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { base64ToDer, parsePem } from './pem.js';
 
-export type HeaderDecode = { ok: true; der: Buffer } | { ok: false; reason: string };
+/**
+ * A decoded certificate, or the reason it was refused: `reason` is public (it becomes the error
+ * `detail`) and never holds a library's error text; `cause`, for the logs only, may.
+ */
+export type HeaderDecode = { ok: true; der: Buffer } | { ok: false; reason: string; cause?: unknown };
 
 /** Larger than any real client certificate (ICP-Brasil leaves are ~2 KiB DER, ~4 KiB URL-encoded PEM). */
 export const MAX_CERTIFICATE_HEADER_BYTES = 16 * 1024;
@@ -89,7 +93,8 @@ function decodeCertificate(what: string, raw: string): HeaderDecode {
   try {
     cert = new X509Certificate(der);
   } catch (err) {
-    return refuse(`${what} is not a valid X.509 certificate (${(err as Error).message})`);
+    // SPEC §3: error details never echo a library's error text (OpenSSL's goes to the cause).
+    return refuse(`${what} does not hold an X.509 certificate; send the client certificate as URL-encoded PEM`, err);
   }
   // The DER is what thumbprints (RFC 8705 x5t#S256) are computed over: it must be the certificate and nothing more.
   if (cert.raw.length !== der.length) return refuse(`${what} has data after the certificate`);
@@ -164,6 +169,6 @@ function unquote(v: string): string {
   return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1).replace(/\\(.)/g, '$1') : v;
 }
 
-function refuse(reason: string): HeaderDecode {
-  return { ok: false, reason };
+function refuse(reason: string, cause?: unknown): HeaderDecode {
+  return cause === undefined ? { ok: false, reason } : { ok: false, reason, cause };
 }

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import type { AttributeValue, Name } from '@peculiar/asn1-x509';
+import { ClientCertificateError } from '../errors.js';
 
 /** OFB client identity derived from a client certificate. */
 export interface ClientIdentity {
@@ -66,7 +67,8 @@ export function thumbprintOf(der: Uint8Array): string {
  * The thumbprint covers exactly `der`: pass the certificate's own bytes
  * (bytes trailing a valid certificate are not rejected, but then change the
  * thumbprint so a `cnf` binding cannot match).
- * @throws Error if `der` is not a DER-encoded X.509 certificate.
+ * @throws ClientCertificateError if `der` is not a DER-encoded X.509 certificate (the ASN.1
+ *   library's message is its `cause`, never its `detail`).
  */
 export function identityFromDer(der: Uint8Array): ClientIdentity {
   const tbs = parseCertificate(der).tbsCertificate;
@@ -131,8 +133,8 @@ function parseCertificate(der: Uint8Array): Certificate {
   try {
     return AsnConvert.parse(der, Certificate);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`invalid client certificate: not a DER X.509 certificate (${reason})`, { cause: err });
+    // SPEC §3: error details never echo a library's error text.
+    throw new ClientCertificateError('invalid client certificate: not a DER-encoded X.509 certificate', { cause: err });
   }
 }
 

@@ -5,9 +5,25 @@
 import { webcrypto } from 'node:crypto';
 import { createServer, connect, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CRLNumber } from '@peculiar/asn1-x509';
+import { AsnConvert, AsnProp, AsnPropTypes } from '@peculiar/asn1-schema';
+import {
+  CRLNumber,
+  CertificatePolicies,
+  InhibitAnyPolicy,
+  Name,
+  PolicyConstraints,
+  PolicyInformation,
+  PolicyMapping,
+  PolicyMappings,
+  id_ce_certificatePolicies,
+  id_ce_inhibitAnyPolicy,
+  id_ce_nameConstraints,
+  id_ce_policyConstraints,
+  id_ce_policyMappings,
+  id_ce_subjectAltName,
+} from '@peculiar/asn1-x509';
 import type { Ca, Pem } from '../../src/dev/pki.js';
+import { RawGeneralName, RawGeneralNames, RawGeneralSubtree, RawGeneralSubtrees, RawNameConstraints } from '../../src/tls/general-names.js';
 import { x509 } from '../../src/x509.js';
 
 const HOUR = 3_600_000;
@@ -20,6 +36,8 @@ export function unknownExtension(oid: string, critical: boolean): x509.Extension
 
 export interface CustomCertOptions {
   cn?: string;
+  /** The whole subject instead of `CN=<cn>`. */
+  subject?: x509.JsonNameParams;
   /** Self-signed (no issuer, no AKI). */
   selfSigned?: boolean;
   /** basicConstraints (critical); `null` leaves it out. Default `{ ca: false }`. */
@@ -48,7 +66,7 @@ export async function customCert(issuer: Ca | undefined, opts: CustomCertOptions
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ...(opts.extra ?? []),
   ];
-  const name = new x509.Name([{ CN: [{ utf8String: opts.cn ?? 'custom.client.example' }] }]);
+  const name = new x509.Name(opts.subject ?? [{ CN: [{ utf8String: opts.cn ?? 'custom.client.example' }] }]);
   const validity = { notBefore: opts.notBefore ?? new Date(Date.now() - HOUR), notAfter: opts.notAfter ?? new Date(Date.now() + 24 * HOUR) };
   let certificate: x509.X509Certificate;
   if (opts.selfSigned === true || issuer === undefined) {
@@ -109,8 +127,7 @@ export async function tlsVerdict(opts: { server: Pem; ca: readonly string[]; crl
   try {
     const verdict = new Promise<string>((resolve) => {
       server.once('secureConnection', (socket: TLSSocket) => {
-        const err = socket.authorizationError as (Error & { code?: string }) | null;
-        resolve(socket.authorized ? 'OK' : (err?.code ?? String(err)));
+        resolve(socket.authorized ? 'OK' : verifyCodeOf(socket));
         socket.destroy();
       });
     });
@@ -125,4 +142,108 @@ export async function tlsVerdict(opts: { server: Pem; ca: readonly string[]; crl
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
+
+/**
+ * X509_verify_cert_error_string() texts (OpenSSL 3.0 crypto/x509/x509_txt.c) of the verify codes
+ * Node does not name: for those `authorizationError` is "UNSPECIFIED" and only the text tells them apart.
+ */
+const OPENSSL_TEXTS: ReadonlyMap<string, string> = new Map([
+  ['unhandled critical extension', 'UNHANDLED_CRITICAL_EXTENSION'],
+  ['unhandled critical CRL extension', 'UNHANDLED_CRITICAL_CRL_EXTENSION'],
+  ['key usage does not include certificate signing', 'KEYUSAGE_NO_CERTSIGN'],
+  ['key usage does not include CRL signing', 'KEYUSAGE_NO_CRL_SIGN'],
+  ['key usage does not include digital signature', 'KEYUSAGE_NO_DIGITAL_SIGNATURE'],
+  ['proxy certificates not allowed, please set the appropriate flag', 'PROXY_CERTIFICATES_NOT_ALLOWED'],
+  ['proxy subject name violation', 'PROXY_SUBJECT_NAME_VIOLATION'],
+  ['permitted subtree violation', 'PERMITTED_VIOLATION'],
+  ['excluded subtree violation', 'EXCLUDED_VIOLATION'],
+  ['name constraints minimum and maximum not supported', 'SUBTREE_MINMAX'],
+  ['unsupported name constraint type', 'UNSUPPORTED_CONSTRAINT_TYPE'],
+  ['unsupported or invalid name constraint syntax', 'UNSUPPORTED_CONSTRAINT_SYNTAX'],
+  ['unsupported or invalid name syntax', 'UNSUPPORTED_NAME_SYNTAX'],
+  ['unspecified certificate verification error', 'UNSPECIFIED'],
+]);
+
+/** The server socket's verify code by OpenSSL's name (Node's internal handle keeps the OpenSSL text that names it). */
+function verifyCodeOf(socket: TLSSocket): string {
+  const code = String(socket.authorizationError);
+  if (code !== 'UNSPECIFIED') return code;
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  const text = handle?.verifyError?.()?.message ?? '';
+  return OPENSSL_TEXTS.get(text) ?? `UNSPECIFIED (${text})`;
+}
+
+/** A GeneralName for {@link nameConstraints} and {@link altNames}; iPAddress as bytes (address, then mask in a constraint). */
+export type GeneralNameSpec =
+  | { dns: string }
+  | { email: string }
+  | { uri: string }
+  | { ip: number[] }
+  | { dn: x509.JsonNameParams }
+  | { registeredID: string };
+
+function generalName(spec: GeneralNameSpec): RawGeneralName {
+  const g = new RawGeneralName();
+  if ('dns' in spec) g.dNSName = spec.dns;
+  else if ('email' in spec) g.rfc822Name = spec.email;
+  else if ('uri' in spec) g.uniformResourceIdentifier = spec.uri;
+  else if ('ip' in spec) g.iPAddress = new Uint8Array(spec.ip).buffer;
+  else if ('dn' in spec) g.directoryName = AsnConvert.parse(new x509.Name(spec.dn).toArrayBuffer(), Name);
+  else g.registeredID = spec.registeredID;
+  return g;
+}
+
+/** RFC 5280 §4.2.1.10 nameConstraints (critical, as §4.2.1.10 requires); `minimum` other than 0 is for the SUBTREE_MINMAX case. */
+export function nameConstraints(permitted: GeneralNameSpec[], excluded: GeneralNameSpec[] = [], opts: { minimum?: number } = {}): x509.Extension {
+  const subtrees = (specs: GeneralNameSpec[]): RawGeneralSubtrees | undefined => {
+    if (specs.length === 0) return undefined;
+    return new RawGeneralSubtrees(specs.map((spec) => Object.assign(new RawGeneralSubtree(), { base: generalName(spec), minimum: opts.minimum ?? 0 })));
+  };
+  const nc = Object.assign(new RawNameConstraints(), { permittedSubtrees: subtrees(permitted), excludedSubtrees: subtrees(excluded) });
+  return new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(nc));
+}
+
+/** subjectAltName with any GeneralNames (x509.SubjectAlternativeNameExtension knows fewer types). */
+export function altNames(names: GeneralNameSpec[]): x509.Extension {
+  return new x509.Extension(id_ce_subjectAltName, false, AsnConvert.serialize(new RawGeneralNames(names.map(generalName))));
+}
+
+/** certificatePolicies with these policy OIDs. */
+export function certificatePolicies(oids: string[], critical: boolean): x509.Extension {
+  const value = new CertificatePolicies(oids.map((policyIdentifier) => new PolicyInformation({ policyIdentifier })));
+  return new x509.Extension(id_ce_certificatePolicies, critical, AsnConvert.serialize(value));
+}
+
+/** policyConstraints requireExplicitPolicy (critical, RFC 5280 §4.2.1.11); `skipCerts` < 128. */
+export function requireExplicitPolicy(skipCerts: number): x509.Extension {
+  return new x509.Extension(id_ce_policyConstraints, true, AsnConvert.serialize(new PolicyConstraints({ requireExplicitPolicy: new Uint8Array([skipCerts]).buffer })));
+}
+
+/** inhibitAnyPolicy (critical, RFC 5280 §4.2.1.14); `skipCerts` < 128. */
+export function inhibitAnyPolicy(skipCerts: number): x509.Extension {
+  return new x509.Extension(id_ce_inhibitAnyPolicy, true, AsnConvert.serialize(new InhibitAnyPolicy(new Uint8Array([skipCerts]).buffer)));
+}
+
+/** policyMappings (critical, RFC 5280 §4.2.1.5). */
+export function policyMappings(issuerDomainPolicy: string, subjectDomainPolicy: string): x509.Extension {
+  return new x509.Extension(id_ce_policyMappings, true, AsnConvert.serialize(new PolicyMappings([Object.assign(new PolicyMapping(), { issuerDomainPolicy, subjectDomainPolicy })])));
+}
+
+/** RFC 3820 §3.8 ProxyPolicy. */
+class ProxyPolicy {
+  policyLanguage = '';
+}
+AsnProp({ type: AsnPropTypes.ObjectIdentifier })(ProxyPolicy.prototype, 'policyLanguage');
+
+/** RFC 3820 §3.8 ProxyCertInfo (pCPathLenConstraint left out). */
+class ProxyCertInfo {
+  proxyPolicy = new ProxyPolicy();
+}
+AsnProp({ type: ProxyPolicy })(ProxyCertInfo.prototype, 'proxyPolicy');
+
+/** proxyCertInfo (critical, RFC 3820 §3.8) with policy language id-ppl-inheritAll. */
+export function proxyCertInfo(): x509.Extension {
+  const value = Object.assign(new ProxyCertInfo(), { proxyPolicy: Object.assign(new ProxyPolicy(), { policyLanguage: '1.3.6.1.5.5.7.21.1' }) });
+  return new x509.Extension('1.3.6.1.5.5.7.1.14', true, AsnConvert.serialize(value));
 }

@@ -60,7 +60,8 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
   const extraStrip = config.server.ingress ? [config.server.ingress.header] : [];
   // undici refuses `expect`, and sets `host` (the upstream's) itself.
   const stripped = strippedRequestHeaders(names, [...extraStrip, 'host', 'expect']);
-  const rewriteRequestHeaders = requestHeaderRewriter(names, route.forwardClientCert, trustedProxy);
+  const publicBaseUrl = config.server.publicBaseUrl;
+  const rewriteRequestHeaders = requestHeaderRewriter(names, route.forwardClientCert, trustedProxy, publicBaseUrl === undefined ? undefined : new URL(publicBaseUrl).host);
   const rewriteResponseHeaders = responseHeaderRewriter();
   const pool = pools.get(route.upstream);
   const timeout = route.timeoutMs;

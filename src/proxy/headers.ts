@@ -19,30 +19,57 @@ export const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'prox
 /** Client-certificate headers a client could use to impersonate another (SPEC §3 ingress mode). */
 export const CLIENT_CERT_HEADERS = ['x-ssl-client-cert', 'x-forwarded-client-cert', 'x-client-cert', 'ssl-client-cert', 'x-amzn-mtls-clientcert'] as const;
 
-/** Headers the gateway sets itself on some route besides the configurable identity headers. */
-const GATEWAY_SET = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-jws-verified', 'x-jws-jti'] as const;
+/**
+ * Headers the gateway sets itself on some route besides the configurable identity headers, plus the
+ * proxy headers it replaces (SPEC §4: client-sent `forwarded` and `x-real-ip` are never passed on).
+ * Every `x-forwarded-*` name is refused by prefix in filterHeaders, not listed here.
+ */
+const GATEWAY_SET = ['forwarded', 'x-real-ip', 'x-jws-verified', 'x-jws-jti'] as const;
 
 /**
- * Every inbound header the gateway removes before forwarding: hop-by-hop, client-certificate
+ * Every inbound header the gateway removes by name before forwarding: hop-by-hop, client-certificate
  * headers, and every header name the gateway sets on any route (so `x-org-id` cannot be spoofed).
+ * filterHeaders also drops, by shape, names with an underscore and every `x-forwarded-*` name.
  */
 export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly string[] = []): ReadonlySet<string> {
   return new Set<string>([...HOP_BY_HOP, ...CLIENT_CERT_HEADERS, ...GATEWAY_SET, ...Object.values(names), ...extra]);
 }
 
 /**
- * A copy of `inbound` without the `stripped` names and without those named in `Connection`
- * (RFC 9110 §7.6.1). Copying the few wanted headers is cheaper than deleting the many unwanted ones.
+ * A copy of the client's `inbound` headers for the upstream, without: the `stripped` names; those
+ * named in `Connection` (RFC 9110 §7.6.1); names with an underscore (SPEC §4 request hygiene: CGI,
+ * WSGI, Rack and PHP read `x_org_id` as `x-org-id` — dropped, as nginx's
+ * `underscores_in_headers off` does); and every `x-forwarded-*` name (SPEC §4: replaced by the
+ * gateway's own, never passed on). Copying the few wanted headers is cheaper than deleting the many
+ * unwanted ones.
  */
 export function filterHeaders(inbound: IncomingHttpHeaders, stripped: ReadonlySet<string>): IncomingHttpHeaders {
-  const connection = inbound.connection;
-  const listed = typeof connection === 'string' ? connection.toLowerCase().split(',').map((n) => n.trim()) : undefined;
+  const listed = connectionTokens(inbound.connection);
   const headers: IncomingHttpHeaders = {};
   for (const name in inbound) {
-    if (stripped.has(name) || (listed !== undefined && listed.includes(name))) continue;
+    if (stripped.has(name) || !forwardableName(name) || (listed !== undefined && listed.includes(name))) continue;
     headers[name] = inbound[name];
   }
   return headers;
+}
+
+/** `-` `_` `x` as char codes (the scan below runs once per inbound header: no regex, no allocation). */
+const DASH = 45;
+const UNDERSCORE = 95;
+const LOWER_X = 120;
+const X_FORWARDED = 'x-forwarded-';
+
+/** SPEC §4: whether a (lower-case, Node-parsed) request header name may reach the upstream by its shape. */
+function forwardableName(name: string): boolean {
+  const length = name.length;
+  for (let i = 0; i < length; i++) if (name.charCodeAt(i) === UNDERSCORE) return false;
+  // `x-forwarded-*`: test two chars before the prefix compare; most names fail the first.
+  return !(length >= X_FORWARDED.length && name.charCodeAt(0) === LOWER_X && name.charCodeAt(1) === DASH && name.startsWith(X_FORWARDED));
+}
+
+/** The lower-case field names a `Connection` header lists (RFC 9110 §7.6.1), or undefined when there is none. */
+function connectionTokens(connection: string | undefined): string[] | undefined {
+  return typeof connection === 'string' ? connection.toLowerCase().split(',').map((n) => n.trim()) : undefined;
 }
 
 /**
@@ -54,6 +81,8 @@ export function requestHeaderRewriter(
   forwardClientCert: boolean,
   /** Ingress mode: peers whose own x-forwarded-for is kept (and appended to); anyone else's is replaced. */
   trustedProxy: ((ip: string) => boolean) | undefined = undefined,
+  /** The host (and port, if not 443) of `server.publicBaseUrl`, when set: the x-forwarded-host. */
+  publicHost: string | undefined = undefined,
 ) {
   return function rewriteRequestHeaders(request: ProxiedRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
     const ofb = request.ofb;
@@ -77,7 +106,9 @@ export function requestHeaderRewriter(
     headers['x-forwarded-for'] =
       trustedProxy !== undefined && typeof inbound === 'string' && inbound !== '' && trustedProxy(request.ip) ? `${inbound}, ${request.ip}` : request.ip;
     headers['x-forwarded-proto'] = 'https';
-    const host = request.headers.host;
+    // SPEC §4: the host clients are told to use when configured, else the Host they sent (the one
+    // the request was routed on; more than one Host is refused before routing).
+    const host = publicHost ?? request.headers.host;
     if (host !== undefined) headers['x-forwarded-host'] = host;
     return headers;
   };
@@ -91,7 +122,13 @@ export function requestHeaderRewriter(
 export function responseHeaderRewriter() {
   const stripped: ReadonlySet<string> = new Set<string>([...HOP_BY_HOP, 'x-fapi-interaction-id']);
   return function rewriteHeaders(inbound: IncomingHttpHeaders, request?: ProxiedRequest): IncomingHttpHeaders {
-    const headers = filterHeaders(inbound, stripped);
+    // SPEC §4: the upstream's own headers pass through unchanged, but for hop-by-hop ones.
+    const listed = connectionTokens(inbound.connection);
+    const headers: IncomingHttpHeaders = {};
+    for (const name in inbound) {
+      if (stripped.has(name) || (listed !== undefined && listed.includes(name))) continue;
+      headers[name] = inbound[name];
+    }
     // SPEC §1: every response carries the request's interaction id, whatever the upstream sent.
     if (request !== undefined) {
       headers['x-fapi-interaction-id'] = request.ofb.interactionId;

@@ -8,7 +8,7 @@
  * string, header copies, its own stream plumbing) was the largest gateway-side cost on the hot path.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { Config, Route } from '../config/load.js';
@@ -105,7 +105,14 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     ofb.forwardedAt = performance.now();
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
-      res = await pool.request({ method: request.method as 'GET', path: request.url, headers, body: body ?? null, headersTimeout: timeout, bodyTimeout: timeout });
+      res = await pool.request({
+        method: request.method as 'GET',
+        path: request.url,
+        headers,
+        body: body ?? null,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
     } catch (err) {
       throw upstreamError(err);
     }
@@ -122,7 +129,7 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     if (!captures && !isSmallBody(responseHeaders)) {
       reply.code(res.statusCode);
       reply.headers(responseHeaders);
-      return reply.send(res.body);
+      return reply.send(guardStream(res.body, reply, responseHeaders));
     }
 
     // Read whole before anything goes on the reply: nothing was sent yet, so an upstream that breaks
@@ -153,6 +160,37 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
   };
 }
 
+/**
+ * A streamed upstream body whose failure (bad chunk, reset, body timeout) reaches Fastify as an OFB
+ * 502/504 (SPEC §4) instead of an unknown error it would answer with 500.
+ * - Before the first byte went to the client, the reply is still open: the upstream's headers are
+ *   taken off it (an error must not carry its Content-Encoding, ETag, Set-Cookie ...) and the client
+ *   gets the OFB error.
+ * - After, the status line is gone: Fastify destroys the client connection, so the client sees a
+ *   response cut short (no final chunk, or fewer bytes than Content-Length), never a complete one.
+ * Only bodies too large or of unknown length to read whole pay for this extra stream.
+ */
+function guardStream(source: Readable, reply: FastifyReply, upstreamHeaders: IncomingHttpHeaders): Readable {
+  const guarded = new PassThrough({
+    destroy(err, callback) {
+      // The client went away (or the upstream failed): stop reading the upstream, free the connection.
+      source.destroy();
+      callback(err);
+    },
+  });
+  source.on('error', (err) => {
+    if (!reply.raw.headersSent) {
+      for (const name in upstreamHeaders) {
+        if (name === 'x-fapi-interaction-id') continue;
+        reply.removeHeader(name);
+        reply.raw.removeHeader(name);
+      }
+    }
+    guarded.destroy(upstreamError(err));
+  });
+  return source.pipe(guarded);
+}
+
 /** RFC 9110 §6.4.1: responses to HEAD, and 1xx, 204 and 304 responses, carry no body whatever their headers say. */
 function carriesNoBody(method: string, status: number): boolean {
   return method === 'HEAD' || status < 200 || status === 204 || status === 304;
@@ -178,6 +216,7 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 
 /** SPEC §4: a timeout waiting for the upstream → 504; refused, reset or anything else → 502. */
 function upstreamError(err: unknown): BadGatewayError | GatewayTimeoutError {
+  if (err instanceof BadGatewayError || err instanceof GatewayTimeoutError) return err;
   const code = (err as { code?: string }).code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? new GatewayTimeoutError({ cause: err }) : new BadGatewayError({ cause: err });
 }

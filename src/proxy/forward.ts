@@ -103,6 +103,9 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     rewriteRequestHeaders(request, headers);
 
     ofb.forwardedAt = performance.now();
+    // SPEC §4: where the response is read whole, timeoutMs bounds all of it — undici's bodyTimeout
+    // is per chunk, and an upstream trickling a few bytes at a time would hold the client for ever.
+    const deadline = captures ? new Deadline(timeout) : undefined;
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
       res = await pool.request({
@@ -112,8 +115,10 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
         body: body ?? null,
         headersTimeout: timeout,
         bodyTimeout: timeout,
+        signal: deadline?.signal,
       });
     } catch (err) {
+      deadline?.clear();
       throw upstreamError(err);
     }
     const responseHeaders = rewriteResponseHeaders(res.headers as IncomingHttpHeaders, request);
@@ -140,6 +145,8 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
       received = captures ? await readBounded(res.body, MAX_BUFFERED_RESPONSE_BYTES) : Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
       throw upstreamError(err);
+    } finally {
+      deadline?.clear();
     }
     reply.code(res.statusCode);
     reply.headers(responseHeaders);
@@ -158,6 +165,27 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     }
     return reply.send(received);
   };
+}
+
+/**
+ * SPEC §4: the whole-response bound of routes that read the upstream's response whole. Aborting the
+ * undici request with a GatewayTimeoutError fails the header wait or the body read with it → 504.
+ */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    this.#timer = setTimeout(() => this.#controller.abort(new GatewayTimeoutError({ cause: new Error(`the upstream response took over ${ms} ms`) })), ms);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
 }
 
 /**

@@ -195,3 +195,28 @@ t.test('SPEC §4: response headers pass unchanged but for hop-by-hop ones; the i
   );
   tt.pass(`held for ${RUNS.numRuns} upstream header maps`);
 });
+
+t.test('DroppedRequestHeaders: the cached verdict is the rule itself, before and after the cache is full, for long names too', async (tt) => {
+  const dropped = strippedRequestHeaders(DEFAULT_NAMES, ['host']);
+  const rule = (name: string) => dropped.has(name);
+  const longNameArb = fc.tuple(nameArb, fc.nat({ max: 100 })).map(([n, k]) => n + 'a'.repeat(k));
+  fc.assert(
+    fc.property(fc.array(longNameArb, { maxLength: 60 }), (names) => {
+      for (const name of names) {
+        const expected =
+          (HOP_BY_HOP as readonly string[]).includes(name) ||
+          (CLIENT_CERT_HEADERS as readonly string[]).includes(name) ||
+          ['forwarded', 'x-real-ip', 'x-jws-verified', 'x-jws-jti', 'host', ...Object.values(DEFAULT_NAMES)].includes(name) ||
+          name.includes('_') ||
+          name.startsWith('x-forwarded-');
+        if (rule(name) !== expected || rule(name) !== expected) throw new Error(`${name}: verdict ${String(rule(name))}, rule says ${String(expected)}`);
+      }
+    }),
+    { ...RUNS, numRuns: 100 },
+  );
+  // 100 runs of up to 60 names overflowed the 1024-entry cache: verdicts still hold past it.
+  tt.equal(dropped.has('x_org_id'), true);
+  tt.equal(dropped.has('x-forwarded-anything'), true);
+  tt.equal(dropped.has(`x-${'b'.repeat(200)}`), false);
+  tt.equal(dropped.has('x-business'), false);
+});

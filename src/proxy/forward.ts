@@ -8,7 +8,7 @@
  * string, header copies, its own stream plumbing) was the largest gateway-side cost on the hot path.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { Config, Route } from '../config/load.js';
@@ -60,7 +60,8 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
   const extraStrip = config.server.ingress ? [config.server.ingress.header] : [];
   // undici refuses `expect`, and sets `host` (the upstream's) itself.
   const stripped = strippedRequestHeaders(names, [...extraStrip, 'host', 'expect']);
-  const rewriteRequestHeaders = requestHeaderRewriter(names, route.forwardClientCert, trustedProxy);
+  const publicBaseUrl = config.server.publicBaseUrl;
+  const rewriteRequestHeaders = requestHeaderRewriter(names, route.forwardClientCert, trustedProxy, publicBaseUrl === undefined ? undefined : new URL(publicBaseUrl).host);
   const rewriteResponseHeaders = responseHeaderRewriter();
   const pool = pools.get(route.upstream);
   const timeout = route.timeoutMs;
@@ -102,10 +103,22 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     rewriteRequestHeaders(request, headers);
 
     ofb.forwardedAt = performance.now();
+    // SPEC §4: where the response is read whole, timeoutMs bounds all of it — undici's bodyTimeout
+    // is per chunk, and an upstream trickling a few bytes at a time would hold the client for ever.
+    const deadline = captures ? new Deadline(timeout) : undefined;
     let res: Awaited<ReturnType<Pool['request']>>;
     try {
-      res = await pool.request({ method: request.method as 'GET', path: request.url, headers, body: body ?? null, headersTimeout: timeout, bodyTimeout: timeout });
+      res = await pool.request({
+        method: request.method as 'GET',
+        path: request.url,
+        headers,
+        body: body ?? null,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: deadline?.signal,
+      });
     } catch (err) {
+      deadline?.clear();
       throw upstreamError(err);
     }
     const responseHeaders = rewriteResponseHeaders(res.headers as IncomingHttpHeaders, request);
@@ -121,7 +134,7 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     if (!captures && !isSmallBody(responseHeaders)) {
       reply.code(res.statusCode);
       reply.headers(responseHeaders);
-      return reply.send(res.body);
+      return reply.send(guardStream(res.body, reply, responseHeaders));
     }
 
     // Read whole before anything goes on the reply: nothing was sent yet, so an upstream that breaks
@@ -132,6 +145,8 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
       received = captures ? await readBounded(res.body, MAX_BUFFERED_RESPONSE_BYTES) : Buffer.from(await res.body.arrayBuffer());
     } catch (err) {
       throw upstreamError(err);
+    } finally {
+      deadline?.clear();
     }
     reply.code(res.statusCode);
     reply.headers(responseHeaders);
@@ -150,6 +165,58 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     }
     return reply.send(received);
   };
+}
+
+/**
+ * SPEC §4: the whole-response bound of routes that read the upstream's response whole. Aborting the
+ * undici request with a GatewayTimeoutError fails the header wait or the body read with it → 504.
+ */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    this.#timer = setTimeout(() => this.#controller.abort(new GatewayTimeoutError({ cause: new Error(`the upstream response took over ${ms} ms`) })), ms);
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * A streamed upstream body whose failure (bad chunk, reset, body timeout) reaches Fastify as an OFB
+ * 502/504 (SPEC §4) instead of an unknown error it would answer with 500.
+ * - Before the first byte went to the client, the reply is still open: the upstream's headers are
+ *   taken off it (an error must not carry its Content-Encoding, ETag, Set-Cookie ...) and the client
+ *   gets the OFB error.
+ * - After, the status line is gone: Fastify destroys the client connection, so the client sees a
+ *   response cut short (no final chunk, or fewer bytes than Content-Length), never a complete one.
+ * Only bodies too large or of unknown length to read whole pay for this extra stream.
+ */
+function guardStream(source: Readable, reply: FastifyReply, upstreamHeaders: IncomingHttpHeaders): Readable {
+  const guarded = new PassThrough({
+    destroy(err, callback) {
+      // The client went away (or the upstream failed): stop reading the upstream, free the connection.
+      source.destroy();
+      callback(err);
+    },
+  });
+  source.on('error', (err) => {
+    if (!reply.raw.headersSent) {
+      for (const name in upstreamHeaders) {
+        if (name === 'x-fapi-interaction-id') continue;
+        reply.removeHeader(name);
+        reply.raw.removeHeader(name);
+      }
+    }
+    guarded.destroy(upstreamError(err));
+  });
+  return source.pipe(guarded);
 }
 
 /** RFC 9110 §6.4.1: responses to HEAD, and 1xx, 204 and 304 responses, carry no body whatever their headers say. */
@@ -177,6 +244,7 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 
 /** SPEC §4: a timeout waiting for the upstream → 504; refused, reset or anything else → 502. */
 function upstreamError(err: unknown): BadGatewayError | GatewayTimeoutError {
+  if (err instanceof BadGatewayError || err instanceof GatewayTimeoutError) return err;
   const code = (err as { code?: string }).code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' ? new GatewayTimeoutError({ cause: err }) : new BadGatewayError({ cause: err });
 }

@@ -167,7 +167,8 @@ function registerRoute(
 ): void {
   const checks = checksFor(route, deps);
   const handler = createForwarder(route, config, pools, trustedProxy);
-  const method = route.methods ?? [...ALL_METHODS];
+  // A copy: Fastify normalises the array in place, and the config is deeply frozen.
+  const method = [...(route.methods ?? ALL_METHODS)];
   const onRequest = checkRunner(checks.headers, route);
   const preHandler = checks.body.length > 0 ? checkRunner(checks.body) : undefined;
   // SPEC §2: 200/201/202/422 JSON responses of jws.response routes are signed.

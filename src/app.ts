@@ -340,9 +340,18 @@ function answerConnect(_req: IncomingMessage, socket: Socket): void {
   writeRawRefusal(socket, new InvalidParameterError('the request target must be a path starting with "/" (origin-form)'));
 }
 
+/**
+ * How long a socket that was sent a raw refusal may linger for its peer's FIN: long enough for the
+ * answer to be read instead of reset, bounded so a peer that never closes cannot hold the descriptor.
+ */
+const LINGER_MS = 2000;
+
 /** An OFB error written straight on the socket (no request object exists), then the connection closed. */
 function writeRawRefusal(socket: Socket, refusal: GatewayError): void {
   const body = errorBody(refusal);
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
   socket.end(
     `HTTP/1.1 ${refusal.statusCode} ${STATUS_CODES[refusal.statusCode] ?? ''}\r\n` +
       `Date: ${new Date().toUTCString()}\r\n` +

@@ -39,30 +39,51 @@ export function serverTimeouts(settings: ConnectionSettings) {
   };
 }
 
+/** Requests in progress on an HTTP-level socket (their responses not yet finished). */
+const IN_FLIGHT = Symbol('guarita.inFlight');
+type HttpSocket = Socket & { [IN_FLIGHT]?: number };
+
 /** Every socket a listener accepted and has not yet closed, so a drain can end them all. */
 export class ConnectionTracker {
+  /** From TCP accept on, before any TLS handshake: what the hard bound destroys. */
   readonly #sockets = new Set<Socket>();
+  /** Sockets that speak HTTP (after the handshake on TLS listeners): what the drain inspects. */
+  readonly #http = new Set<HttpSocket>();
 
-  /** Track `server`'s sockets from the moment TCP accepts them, before any TLS handshake. */
-  constructor(private readonly server: HttpServer) {
-    server.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
+  constructor(
+    private readonly server: HttpServer,
+    httpEvent: 'secureConnection' | 'connection',
+  ) {
+    server.on('connection', (socket: Socket) => track(this.#sockets, socket));
+    server.on(httpEvent, (socket: HttpSocket) => track(this.#http, socket));
+    server.prependListener('request', (req: { socket: HttpSocket }, res: { once(event: 'close', fn: () => void): void }) => {
+      const socket = req.socket;
+      socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+      res.once('close', () => (socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 1) - 1));
     });
   }
 
-  get size(): number {
-    return this.#sockets.size;
+  /**
+   * The drain's first step: end the connections with no request in progress — idle, or still
+   * sending headers (Node stops enforcing headersTimeout once the server closes, so a slow-header
+   * peer would otherwise hold the drain to its hard bound).
+   */
+  closeUnused(): void {
+    for (const socket of this.#http) if ((socket[IN_FLIGHT] ?? 0) === 0) socket.destroy();
   }
 
   /** End every connection at once, mid-handshake, idle or busy (the drain's hard bound). */
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
+    for (const socket of this.#http) socket.destroy();
     this.server.closeAllConnections();
   }
 }
 
+function track(set: Set<Socket>, socket: Socket): void {
+  set.add(socket);
+  socket.once('close', () => set.delete(socket));
+}
 
 /** The listener's bounds from `server.*` (SPEC §4 defaults) and the routes' timeouts. */
 export function connectionSettings(config: { readonly server: Omit<ConnectionSettings, 'bodyTimeoutMs'>; readonly routes: readonly { readonly timeoutMs: number }[] }): ConnectionSettings {

@@ -9,7 +9,7 @@ import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { ABSENT, describeVerifyError, identityOf, socketCertificate, type CertificateState } from './client-certificate.js';
+import { ABSENT, UNPARSEABLE, describeVerifyError, identityOf, socketCertificate, type CertificateState } from './client-certificate.js';
 import { decodeCertificateHeader } from './certificate-header.js';
 import { createTrustStore, verifyClientCertificate, type TrustStore } from './verify-chain.js';
 
@@ -61,7 +61,7 @@ export function ingressSource(settings: IngressSettings): IngressSource {
     }
     const decoded = decodeCertificateHeader(header, value);
     if (decoded === undefined) return ABSENT;
-    if (!decoded.ok) return { status: 'rejected', reason: `${header}: ${decoded.reason}` };
+    if (!decoded.ok) return { status: 'rejected', reason: `${header}: ${decoded.reason}`, cause: decoded.cause };
     const key = createHash('sha256').update(decoded.der).digest('base64url');
     let state = verified.get(key);
     if (state === undefined) {
@@ -93,7 +93,7 @@ function verifiedState(der: Buffer): CertificateState {
   try {
     return { status: 'verified', identity: identityOf(der), der };
   } catch (err) {
-    return { status: 'rejected', reason: `client certificate could not be parsed (${(err as Error).message})` };
+    return { status: 'rejected', reason: UNPARSEABLE, cause: err };
   }
 }
 

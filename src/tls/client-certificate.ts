@@ -8,9 +8,13 @@ import type { TLSSocket } from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import { identityFromDer, type ClientIdentity } from './identity.js';
 
+/** The public detail when a verified certificate's DER cannot be read for its identity. */
+export const UNPARSEABLE = 'the client certificate could not be parsed as an X.509 certificate';
+
 export type CertificateState =
   | { readonly status: 'absent' }
-  | { readonly status: 'rejected'; readonly reason: string }
+  /** `reason` is the public detail (never a library's text); `cause` only goes to the logs. */
+  | { readonly status: 'rejected'; readonly reason: string; readonly cause?: unknown }
   | { readonly status: 'verified'; readonly identity: ClientIdentity; readonly der: Buffer };
 
 /** No certificate presented (shared, frozen). */
@@ -43,7 +47,7 @@ function computeState(socket: TLSSocket): CertificateState {
   try {
     return { status: 'verified', identity: identityOf(der), der };
   } catch (err) {
-    return { status: 'rejected', reason: `client certificate could not be parsed (${(err as Error).message})` };
+    return { status: 'rejected', reason: UNPARSEABLE, cause: err };
   }
 }
 
@@ -87,7 +91,13 @@ export function describeVerifyError(error: Error | string | null | undefined): s
       return 'client certificate signature does not verify';
     case 'CRL_SIGNATURE_FAILURE':
       return 'client certificate revocation status is unknown (a CRL signature does not verify)';
+    case 'PERMITTED_VIOLATION':
+    case 'EXCLUDED_VIOLATION':
+      return 'client certificate names are outside the name constraints of its issuing chain (RFC 5280 §4.2.1.10)';
+    case 'UNHANDLED_CRITICAL_EXTENSION':
+      return 'client certificate chain carries a critical extension that cannot be evaluated';
     default:
-      return `client certificate failed verification (${code})`;
+      // Only an OpenSSL-style code, never a library's message text (SPEC §3).
+      return `client certificate failed verification (${/^[A-Z0-9_]{1,64}$/.test(code) ? code : 'UNKNOWN'})`;
   }
 }

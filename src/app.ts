@@ -171,37 +171,31 @@ function registerRoute(
   const method = [...(route.methods ?? ALL_METHODS)];
   const onRequest = checkRunner(checks.headers, route);
   const preHandler = checks.body.length > 0 ? checkRunner(checks.body) : undefined;
-  // SPEC §2: 200/201/202/422 JSON responses of jws.response routes are signed.
-  const onSend = route.jws?.response && signer ? responseSigningHook(signer) : undefined;
-  const onResponse = route.idempotency ? releaseIdempotencyKey : undefined;
+  // The checks' own hooks first (idempotency stores the upstream's unsigned answer), then SPEC §2:
+  // 200/201/202/422 JSON responses of jws.response routes are signed.
+  const onSend = [...checks.hooks.flatMap((h) => (h.onSend ? [h.onSend] : [])), ...(route.jws?.response && signer ? [responseSigningHook(signer)] : [])];
+  const onResponse = checks.hooks.flatMap((h) => (h.onResponse ? [h.onResponse] : []));
   // Prefix match on whole segments: `/a/b` serves `/a/b` and `/a/b/...`, never `/a/bc`.
   const urls = route.path === '/' ? ['/', '/*'] : [route.path, `${route.path}/*`];
   for (const url of urls) {
-    app.route({ method, url, handler, onRequest, ...(preHandler ? { preHandler } : {}), ...(onSend ? { onSend } : {}), ...(onResponse ? { onResponse } : {}) });
+    app.route({
+      method,
+      url,
+      handler,
+      onRequest,
+      ...(preHandler ? { preHandler } : {}),
+      ...(onSend.length > 0 ? { onSend } : {}),
+      ...(onResponse.length > 0 ? { onResponse } : {}),
+    });
   }
 }
 
-/**
- * SPEC §1 row 10: a request that took an idempotency key and ended without storing a response
- * (refused, upstream error) frees the key. A client that disconnects leaves the lock to lapse.
- */
-async function releaseIdempotencyKey(request: FastifyRequest): Promise<void> {
-  const handle = request.ofb.idempotency;
-  if (handle === undefined) return;
-  try {
-    await handle.release();
-  } catch (err) {
-    request.log.warn({ err, interactionId: request.ofb.interactionId }, 'idempotency key could not be released');
-  }
-}
-
-/** Runs the route's `headers` checks in registry order, before the body is read. */
 /**
  * Runs checks in registry order; the failing one's name stays on request.ofb for logs and metrics.
  * The header phase also records the matched route (it runs first, in onRequest).
  */
 function checkRunner(checks: readonly NamedCheck[], route?: Route) {
-  return async function runChecks(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  return async function runChecks(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const ofb = request.ofb;
     if (route !== undefined) ofb.route = route;
     for (let i = 0; i < checks.length; i++) {
@@ -209,8 +203,15 @@ function checkRunner(checks: readonly NamedCheck[], route?: Route) {
       ofb.failedCheck = check.name;
       const pending = check.run(request, reply);
       if (pending !== undefined) await pending;
+      // A check that answered itself (idempotency's stored response) ends the chain: its promise
+      // settled once the answer was sent, and Fastify skips the handler of a sent reply.
+      if (reply.sent) {
+        ofb.failedCheck = undefined;
+        return reply;
+      }
     }
     ofb.failedCheck = undefined;
+    return undefined;
   };
 }
 

@@ -6,21 +6,7 @@ import type { ClientIdentity } from './tls/identity.js';
 import type { Route } from './config/load.js';
 import type { TokenInfo } from './clients/introspection.js';
 import type { ConsentRecord } from './clients/consent-lookup.js';
-
-/** A stored 2xx response replayed for a repeated x-idempotency-key (SPEC §1 row 10). */
-export interface StoredResponse {
-  readonly statusCode: number;
-  readonly contentType: string | undefined;
-  readonly body: Buffer;
-}
-
-/** What the idempotency check (SPEC §1 row 10) leaves for the forwarder: store or release its lock. */
-export interface IdempotencyHandle {
-  /** Store the upstream response (2xx only) for replays; any other status releases the key. */
-  settle(statusCode: number, contentType: string | undefined, body: Buffer): Promise<void>;
-  /** Release the in-progress lock without storing (upstream error, refused response). */
-  release(): Promise<void>;
-}
+import type { IdempotencyHandle } from './checks/idempotency.js';
 
 export class OfbContext {
   /** The request's own x-fapi-interaction-id when valid, else a fresh UUID v4 (SPEC §1 row 1). */
@@ -61,8 +47,6 @@ export class OfbContext {
   jwsPayload: Record<string, unknown> | undefined = undefined;
   /** Set while this request holds an idempotency key (SPEC §1 row 10). */
   idempotency: IdempotencyHandle | undefined = undefined;
-  /** Set when the idempotency check found this request's stored response: answered instead of forwarded. */
-  storedResponse: StoredResponse | undefined = undefined;
 
   constructor(interactionId: string, interactionIdValid: boolean) {
     this.interactionId = interactionId;

@@ -1,7 +1,6 @@
-import { pathOf } from '../edge/url.js';
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
-import type { IdempotencyHandle } from '../context.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { parseStrictJson } from '../jws/strict-json.js';
 import { REPLAY_TTL_MS, type ReplayStore } from '../stores/types.js';
 import {
   ClientCertificateError,
@@ -21,6 +20,14 @@ const METHODS = new Set(['POST', 'PUT', 'PATCH']);
 /** The in-progress lock outlives the upstream timeout by this much, then lapses on its own. */
 const LOCK_MARGIN_MS = 60_000;
 
+/** What this request holds while its key is locked: store the answer, or free the key. */
+export interface IdempotencyHandle {
+  /** Store the response (2xx only) for replays; any other status releases the key. */
+  settle(statusCode: number, contentType: string | undefined, body: Buffer): Promise<void>;
+  /** Release the in-progress lock without storing (refused, upstream error, client gone). */
+  release(): Promise<void>;
+}
+
 /** A stored record: `pending` while the first request is upstream, `done` once a 2xx was stored. */
 type IdempotencyRecord =
   | { state: 'pending'; target: string; fingerprint: string }
@@ -31,10 +38,11 @@ type IdempotencyRecord =
  * 422 PARAMETRO_INVALIDO), scoped per client (client id from the token, else org_id). The request is
  * compared on the decoded `data` claim of the verified JWS (each retry carries a new jti/iat), or on
  * the JSON body of an unsigned route, plus its method and path:
- * - first use: an atomic in-progress lock is taken in the replay store and the request forwarded;
- *   a 2xx response is stored for 24 h, anything else releases the key;
- * - same key, same request, response stored → the stored status and body replayed (by the forwarder,
- *   request.ofb.storedResponse), upstream not called;
+ * - first use: an atomic in-progress lock is taken in the replay store (acquire) and the request
+ *   forwarded; a 2xx response is stored for 24 h when it is sent (settle, onSend), anything else —
+ *   or a request that ends without a response — releases the key (release, onResponse);
+ * - same key, same request, response stored → the stored status and body are the answer
+ *   (short-circuit: the check replies, the upstream is not called);
  * - same key, different request → 422 ERRO_IDEMPOTENCIA;
  * - same key while the first is still upstream → 409 + Retry-After (IETF idempotency-key draft
  *   §2.6): a concurrent duplicate never reaches upstream twice.
@@ -42,13 +50,16 @@ type IdempotencyRecord =
 export const idempotencyCheck: CheckDefinition = {
   name: 'idempotency',
   phase: 'body',
+  hooks(route) {
+    return route.idempotency ? { onSend: settleOnSend, onResponse: releaseOnResponse } : undefined;
+  },
   create(route, deps) {
     if (!route.idempotency) return undefined;
     const store = deps.replayStore;
     if (store === undefined) throw new TypeError('idempotency needs deps.replayStore');
     const lockTtlMs = route.timeoutMs + LOCK_MARGIN_MS;
 
-    return async function enforceIdempotency(request) {
+    return async function enforceIdempotency(request, reply) {
       if (!METHODS.has(request.method)) return;
       const key = request.headers['x-idempotency-key'];
       // An empty header is a key not provided (PARAMETRO_NAO_INFORMADO), not a malformed one.
@@ -60,7 +71,7 @@ export const idempotencyCheck: CheckDefinition = {
       if (namespace === undefined) throw new ClientCertificateError('idempotency keys are scoped per client: a client certificate is required');
 
       const storeKey = `idem:${encodeURIComponent(namespace)}:${createHash('sha256').update(key).digest('base64url')}`;
-      const target = `${request.method} ${request.ofb.path ?? pathOf(request.url)}`;
+      const target = `${request.method} ${request.ofb.path ?? request.url}`;
       const fingerprint = fingerprintOf(request);
       const lock = JSON.stringify({ state: 'pending', target, fingerprint } satisfies IdempotencyRecord);
 
@@ -75,14 +86,47 @@ export const idempotencyCheck: CheckDefinition = {
         if (record.target !== target) throw new IdempotencyError('this x-idempotency-key was already used for a different request (method or path)');
         if (record.fingerprint !== fingerprint) throw new IdempotencyError();
         if (record.state === 'pending') throw new IdempotencyConflictError();
-        // The forwarder answers with it instead of calling upstream.
-        request.ofb.storedResponse = { statusCode: record.status, contentType: record.contentType, body: Buffer.from(record.body, 'base64') };
-        return;
+        // Short-circuit: the stored answer is the response; the upstream is not called.
+        reply.code(record.status);
+        if (record.contentType !== undefined) reply.header('content-type', record.contentType);
+        // Returning the (thenable) reply makes this check settle once the answer has been sent.
+        return reply.send(Buffer.from(record.body, 'base64'));
       }
       throw new IdempotencyConflictError();
     };
   },
 };
+
+/**
+ * Settle when the answer is sent: the payload here is the upstream's body (the forwarder reads an
+ * idempotent route's response whole), before any response signing. A gateway refusal after the
+ * lock (502, 504) is not 2xx, so it frees the key.
+ */
+async function settleOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+  const handle = request.ofb.idempotency;
+  if (handle === undefined) return payload;
+  const type = reply.getHeader('content-type');
+  const body = Buffer.isBuffer(payload) ? payload : typeof payload === 'string' ? Buffer.from(payload) : undefined;
+  try {
+    if (body === undefined) await handle.release();
+    else await handle.settle(reply.statusCode, typeof type === 'string' ? type : undefined, body);
+  } catch (err) {
+    // The upstream has answered: the client gets its response even if it could not be stored.
+    request.log.warn({ err, interactionId: request.ofb.interactionId }, 'idempotency record could not be stored');
+  }
+  return payload;
+}
+
+/** A request that took a key and ended without settling it (client gone, error) frees the key. */
+async function releaseOnResponse(request: FastifyRequest): Promise<void> {
+  const handle = request.ofb.idempotency;
+  if (handle === undefined) return;
+  try {
+    await handle.release();
+  } catch (err) {
+    request.log.warn({ err, interactionId: request.ofb.interactionId }, 'idempotency key could not be released');
+  }
+}
 
 /** 1–40 characters, not starting or ending with white space. */
 function validKey(key: string): boolean {
@@ -100,7 +144,9 @@ function fingerprintOf(request: FastifyRequest): string {
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    // Strict: a body repeating `data` could be read differently here and upstream; it is then
+    // compared byte for byte instead.
+    json = parseStrictJson(body.toString('utf8'));
   } catch {
     return hash.update('raw:').update(body).digest('base64url');
   }

@@ -13,7 +13,7 @@ import { consentCheck } from './consent.js';
 import { permissionCheck } from './permission.js';
 import { jwsRequestCheck } from './jws-request.js';
 import { idempotencyCheck } from './idempotency.js';
-import type { Check, CheckDefinition, CheckDeps } from './types.js';
+import type { Check, CheckDefinition, CheckDeps, CheckHooks } from './types.js';
 
 /** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
 export const CHECKS: readonly CheckDefinition[] = [
@@ -37,16 +37,21 @@ export interface NamedCheck {
 export interface RouteChecks {
   readonly headers: readonly NamedCheck[];
   readonly body: readonly NamedCheck[];
+  /** The checks' own hooks for this route, in registry order. */
+  readonly hooks: readonly CheckHooks[];
 }
 
 /** Build the checks that apply to one route, each created (and its options validated) once. */
 export function checksFor(route: Route, deps: CheckDeps): RouteChecks {
   const headers: NamedCheck[] = [];
   const body: NamedCheck[] = [];
+  const hooks: CheckHooks[] = [];
   for (const def of CHECKS) {
+    const own = def.hooks?.(route);
+    if (own !== undefined) hooks.push(own);
     const run = def.create(route, deps);
     if (run === undefined) continue;
     (def.phase === 'headers' ? headers : body).push({ name: def.name, run });
   }
-  return { headers, body };
+  return { headers, body, hooks };
 }

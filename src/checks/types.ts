@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, onResponseAsyncHookHandler, onSendHookHandler } from 'fastify';
 import type { Config, Route } from '../config/load.js';
 import type { CertificateSource } from '../tls/certificate-source.js';
 import type { Introspector } from '../clients/introspection.js';
@@ -8,9 +8,10 @@ import type { ReplayStore } from '../stores/types.js';
 
 /**
  * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
- * on `request.ofb`. Synchronous checks return undefined so the hot path awaits nothing.
+ * on `request.ofb`. Synchronous checks return undefined so the hot path awaits nothing. A check that
+ * answers itself (idempotency replaying a stored response) returns the reply it sent.
  */
-export type Check = (request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+export type Check = (request: FastifyRequest, reply: FastifyReply) => void | Promise<unknown>;
 
 /** Services the checks use, built once per gateway. */
 export interface CheckDeps {
@@ -37,4 +38,15 @@ export interface CheckDefinition {
   readonly phase: 'headers' | 'body';
   /** Validate the route's options once and return the check, or undefined when it does not apply. */
   create(route: Route, deps: CheckDeps): Check | undefined;
+  /**
+   * Hooks a check needs after its verdict (idempotency stores the answer when it is sent and frees
+   * its key when the request ends), so that one rule lives in one file.
+   */
+  hooks?(route: Route): CheckHooks | undefined;
+}
+
+/** Per-route hooks a check owns; `onSend` runs before response signing, on the upstream's payload. */
+export interface CheckHooks {
+  readonly onSend?: onSendHookHandler;
+  readonly onResponse?: onResponseAsyncHookHandler;
 }

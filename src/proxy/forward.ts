@@ -71,13 +71,6 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
 
   return async function forward(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const ofb = request.ofb;
-    // SPEC §1 row 10: a repeated idempotency key gets the stored response; upstream is not called.
-    const stored = ofb.storedResponse;
-    if (stored !== undefined) {
-      reply.code(stored.statusCode);
-      if (stored.contentType !== undefined) reply.header('content-type', stored.contentType);
-      return reply.send(stored.body);
-    }
 
     const headers = filterHeaders(request.headers, stripped);
     let body: Buffer | Readable | undefined;
@@ -152,17 +145,8 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
     reply.headers(responseHeaders);
     if (!captures) return reply.send(received);
 
+    // Whole for the route's onSend hooks (signing, idempotency storage), which set their own length.
     reply.removeHeader('content-length');
-    const handle = ofb.idempotency;
-    if (handle !== undefined) {
-      const type = reply.getHeader('content-type');
-      try {
-        await handle.settle(reply.statusCode, typeof type === 'string' ? type : undefined, received);
-      } catch (err) {
-        // The upstream has answered: the client gets its response even if it could not be stored.
-        request.log.warn({ err, interactionId: ofb.interactionId }, 'idempotency record could not be stored');
-      }
-    }
     return reply.send(received);
   };
 }

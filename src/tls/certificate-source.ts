@@ -3,7 +3,6 @@
  * or — in ingress mode — a header set by a TLS-terminating proxy, accepted only from
  * `trustedProxies` and verified by the gateway itself against the same trust anchors and CRLs.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -11,6 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { ABSENT, UNPARSEABLE, describeVerifyError, identityOf, socketCertificate, type CertificateState } from './client-certificate.js';
 import { decodeCertificateHeader } from './certificate-header.js';
+import { thumbprintOf } from './identity.js';
 import { createTrustStore, verifyClientCertificate, type TrustStore } from './verify-chain.js';
 
 export type CertificateSource = (request: FastifyRequest) => CertificateState;
@@ -62,7 +62,7 @@ export function ingressSource(settings: IngressSettings): IngressSource {
     const decoded = decodeCertificateHeader(header, value);
     if (decoded === undefined) return ABSENT;
     if (!decoded.ok) return { status: 'rejected', reason: `${header}: ${decoded.reason}`, cause: decoded.cause };
-    const key = createHash('sha256').update(decoded.der).digest('base64url');
+    const key = thumbprintOf(decoded.der);
     let state = verified.get(key);
     if (state === undefined) {
       const result = verifyClientCertificate(decoded.der, store);

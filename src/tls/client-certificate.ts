@@ -3,10 +3,9 @@
  * Verification is OpenSSL's, against `server.tls.clientCa` and the CRLs; the OFB identity is parsed
  * once per connection and once per distinct certificate (bounded cache), never per request.
  */
-import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { LRUCache } from 'lru-cache';
-import { identityFromDer, type ClientIdentity } from './identity.js';
+import { identityFromDer, thumbprintOf, type ClientIdentity } from './identity.js';
 
 /** The public detail when a verified certificate's DER cannot be read for its identity. */
 export const UNPARSEABLE = 'the client certificate could not be parsed as an X.509 certificate';
@@ -53,7 +52,7 @@ function computeState(socket: TLSSocket): CertificateState {
 
 /** Parse (or fetch from the cache) the OFB identity of a DER certificate. */
 export function identityOf(der: Buffer): ClientIdentity {
-  const key = createHash('sha256').update(der).digest('base64url');
+  const key = thumbprintOf(der);
   let identity = identities.get(key);
   if (identity === undefined) {
     identity = Object.freeze(identityFromDer(der));

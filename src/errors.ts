@@ -1,8 +1,10 @@
 /**
  * The GatewayError catalogue: every refusal the gateway makes, as the OFB `ResponseError` body.
  *
- * One base class with the HTTP status, the OFB `code`, a public `detail` an integrator can act on
- * (never a token, a secret or a stack) and an internal `cause` that only goes to the logs.
+ * The catalogue is data (`REFUSALS`: internal code → status, OFB code, title, WWW-Authenticate
+ * error); one base class carries an entry plus a public `detail` an integrator can act on (never a
+ * token, a secret or a stack) and an internal `cause` that only goes to the logs. The subclasses are
+ * thin names for the entries, kept so call sites read as the failure they report.
  */
 
 /** OFB error codes used by the gateway (OFB API specs, ResponseError.code). */
@@ -28,20 +30,92 @@ export type OfbErrorCode =
 /** RFC 6750 §3.1 error values for `WWW-Authenticate: Bearer error="..."`. */
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/** One refusal of the catalogue: what the client sees. */
+export interface Refusal {
+  /** HTTP status, 4xx or 5xx. */
+  readonly status: number;
+  /** The OFB `ResponseError.code`; several refusals may share one (the SPEC fixes them). */
+  readonly ofbCode: OfbErrorCode;
+  /** The OFB `ResponseError.title`. */
+  readonly title: string;
+  /**
+   * The public detail when the caller gives none. At status ≥ 500 it is the only detail ever sent
+   * (STYLE.md, Errors: a fixed sentence, whatever went wrong inside).
+   */
+  readonly detail?: string;
+  /** RFC 6750 `WWW-Authenticate: Bearer error=...`, only on 401/403 token refusals. */
+  readonly bearerError?: BearerError;
+}
+
+/**
+ * Every refusal the gateway makes, by internal code. The internal code is unique per failure family
+ * (so logs and metrics can tell failures apart); the OFB `code` is what the SPEC fixes for the client, and is
+ * shared (`UNAUTHORIZED`, `INVALID_CLIENT`, `PARAMETRO_INVALIDO` ... each answer several failures).
+ * docs/refusals.md documents each entry; test/errors.test.ts keeps the two in step.
+ */
+export const REFUSALS = {
+  ROUTE_NOT_FOUND: { status: 404, ofbCode: 'NAO_ENCONTRADO', title: 'Recurso não encontrado', detail: 'no route is configured for this path' },
+  METHOD_NOT_ALLOWED: { status: 405, ofbCode: 'METODO_NAO_PERMITIDO', title: 'Método não permitido', detail: 'this path does not accept this HTTP method' },
+  REQUEST_MALFORMED: { status: 400, ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido' },
+  CLIENT_CERTIFICATE_INVALID: { status: 401, ofbCode: 'INVALID_CLIENT', title: 'Certificado de cliente inválido' },
+  TOKEN_MISSING: { status: 401, ofbCode: 'UNAUTHORIZED', title: 'Não autorizado', bearerError: 'invalid_request' },
+  TOKEN_INVALID: { status: 401, ofbCode: 'UNAUTHORIZED', title: 'Não autorizado', bearerError: 'invalid_token' },
+  SCOPE_INSUFFICIENT: { status: 403, ofbCode: 'FORBIDDEN', title: 'Acesso negado', bearerError: 'insufficient_scope' },
+  CONSENT_FORBIDDEN: { status: 403, ofbCode: 'FORBIDDEN', title: 'Acesso negado' },
+  JWS_BAD_SIGNATURE: { status: 400, ofbCode: 'BAD_SIGNATURE', title: 'Assinatura inválida' },
+  JWS_CLAIM_INVALID: { status: 403, ofbCode: 'INVALID_CLIENT', title: 'Cliente inválido' },
+  IDEMPOTENCY_KEY_MISSING: { status: 422, ofbCode: 'PARAMETRO_NAO_INFORMADO', title: 'Parâmetro não informado' },
+  IDEMPOTENCY_KEY_INVALID: { status: 422, ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido' },
+  IDEMPOTENCY_DATA_MISMATCH: {
+    status: 422,
+    ofbCode: 'ERRO_IDEMPOTENCIA',
+    title: 'Erro de idempotência',
+    detail: 'the message content (claim data) differs from the content stored under this x-idempotency-key',
+  },
+  IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    ofbCode: 'ERRO_IDEMPOTENCIA',
+    title: 'Requisição em processamento',
+    detail: 'a request with this x-idempotency-key is still being processed; retry later',
+  },
+  REQUEST_TIMEOUT: { status: 408, ofbCode: 'TEMPO_ESGOTADO', title: 'Tempo esgotado', detail: 'the request was not received in time' },
+  PAYLOAD_TOO_LARGE: { status: 413, ofbCode: 'PAYLOAD_MUITO_GRANDE', title: 'Payload muito grande', detail: 'the request body exceeds the size limit' },
+  MEDIA_TYPE_UNSUPPORTED: { status: 415, ofbCode: 'CONTEUDO_NAO_SUPORTADO', title: 'Tipo de conteúdo não suportado' },
+  EXPECTATION_FAILED: { status: 417, ofbCode: 'PARAMETRO_INVALIDO', title: 'Expectativa não suportada', detail: 'only Expect: 100-continue is supported' },
+  HEADERS_TOO_LARGE: { status: 431, ofbCode: 'CABECALHOS_MUITO_GRANDES', title: 'Cabeçalhos muito grandes', detail: 'the request headers exceed the size limit' },
+  INTERNAL_ERROR: { status: 500, ofbCode: 'ERRO_INTERNO', title: 'Erro interno', detail: 'the gateway could not process the request' },
+  UPSTREAM_UNREACHABLE: { status: 502, ofbCode: 'BAD_GATEWAY', title: 'Bad gateway', detail: 'the upstream service could not be reached' },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    ofbCode: 'SERVICE_UNAVAILABLE',
+    title: 'Serviço indisponível',
+    detail: 'a service the gateway depends on is unavailable; try again later',
+  },
+  UPSTREAM_TIMEOUT: { status: 504, ofbCode: 'GATEWAY_TIMEOUT', title: 'Gateway timeout', detail: 'the upstream service did not answer in time' },
+} as const satisfies Record<string, Refusal>;
+
+/** The internal code of a refusal: unique per failure family, UPPER_SNAKE. */
+export type InternalCode = keyof typeof REFUSALS;
+
 export interface GatewayErrorOptions {
   /** Internal cause: logged, never sent to the client. */
   cause?: unknown;
-  /** RFC 6750 `WWW-Authenticate` error to add on 401/403 token errors. */
-  bearerError?: BearerError;
   /** Scopes for `insufficient_scope` (RFC 6750 §3). */
   scope?: string;
   /** Extra response headers (e.g. `Allow` on 405). */
   headers?: Record<string, string>;
 }
 
-/** Base class of every refusal; `check` names the pipeline step that refused (for logs and metrics). */
+/**
+ * Base class of every refusal: `new GatewayError('TOKEN_INVALID', 'the access token is not active')`.
+ * Status, OFB code, title and `WWW-Authenticate` error come from the catalogue; at status ≥ 500 so
+ * does the detail.
+ */
 export class GatewayError extends Error {
+  /** The catalogue key: unique per failure family, never sent to the client. */
+  readonly internalCode: InternalCode;
   readonly statusCode: number;
+  /** The OFB `code` sent to the client. */
   readonly code: OfbErrorCode;
   readonly title: string;
   readonly detail: string;
@@ -49,45 +123,77 @@ export class GatewayError extends Error {
   readonly scope: string | undefined;
   readonly headers: Record<string, string> | undefined;
 
-  constructor(statusCode: number, code: OfbErrorCode, title: string, detail: string, options: GatewayErrorOptions = {}) {
+  constructor(internalCode: InternalCode, detail?: string, options?: GatewayErrorOptions);
+  /**
+   * @deprecated The positional form of before the catalogue; it resolves to the one catalogue entry
+   * with this status, code and title, and throws a TypeError when there is none or more than one.
+   * Use `new GatewayError('<INTERNAL_CODE>', detail)` or a subclass.
+   */
+  constructor(statusCode: number, code: OfbErrorCode, title: string, detail: string, options?: GatewayErrorOptions);
+  constructor(
+    first: InternalCode | number,
+    second?: string,
+    third?: GatewayErrorOptions | string,
+    fourth?: string,
+    fifth?: GatewayErrorOptions,
+  ) {
+    const positional = typeof first === 'number';
+    const internalCode = positional ? lookUp(first, second as OfbErrorCode, third as string) : first;
+    const entry: Refusal = REFUSALS[internalCode];
+    const given = positional ? fourth : second;
+    const options = (positional ? fifth : (third as GatewayErrorOptions | undefined)) ?? {};
+    const detail = entry.status >= 500 || given === undefined ? entry.detail : given;
+    if (detail === undefined) throw new TypeError(`GatewayError ${internalCode} needs a detail`);
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.statusCode = statusCode;
-    this.code = code;
-    this.title = title;
+    this.internalCode = internalCode;
+    this.statusCode = entry.status;
+    this.code = entry.ofbCode;
+    this.title = entry.title;
     this.detail = detail;
-    this.bearerError = options.bearerError;
+    this.bearerError = entry.bearerError;
     this.scope = options.scope;
     this.headers = options.headers;
   }
 }
 
+/** The one internal code with this status, OFB code and title (the deprecated positional constructor). */
+function lookUp(status: number, ofbCode: OfbErrorCode, title: string): InternalCode {
+  const matches = (Object.keys(REFUSALS) as InternalCode[]).filter((key) => {
+    const entry: Refusal = REFUSALS[key];
+    return entry.status === status && entry.ofbCode === ofbCode && entry.title === title;
+  });
+  if (matches.length !== 1) {
+    throw new TypeError(`no single catalogue entry for ${status} ${ofbCode} "${title}" (${matches.join(', ') || 'none'}); use new GatewayError('<INTERNAL_CODE>', detail)`);
+  }
+  return matches[0] as InternalCode;
+}
+
 /** SPEC §1 row 0: no route for this path (or method). */
 export class RouteNotFoundError extends GatewayError {
-  constructor(detail = 'no route is configured for this path') {
-    super(404, 'NAO_ENCONTRADO', 'Recurso não encontrado', detail);
+  constructor(detail?: string) {
+    super('ROUTE_NOT_FOUND', detail);
   }
 }
 
+/** SPEC §1 row 0: the path exists for other methods → 405 with `Allow`. */
 export class MethodNotAllowedError extends GatewayError {
   constructor(allowed: readonly string[]) {
-    super(405, 'METODO_NAO_PERMITIDO', 'Método não permitido', 'this path does not accept this HTTP method', {
-      headers: { allow: allowed.join(', ') },
-    });
+    super('METHOD_NOT_ALLOWED', undefined, { headers: { allow: allowed.join(', ') } });
   }
 }
 
-/** Malformed request input: 400 PARAMETRO_INVALIDO (SPEC §1 row 1, path hygiene). */
+/** Malformed request input: 400 PARAMETRO_INVALIDO (SPEC §1 row 1, §4 request hygiene). */
 export class InvalidParameterError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(400, 'PARAMETRO_INVALIDO', 'Parâmetro inválido', detail, options);
+    super('REQUEST_MALFORMED', detail, options);
   }
 }
 
 /** SPEC §1 row 2: the client certificate is missing or not acceptable → 401 INVALID_CLIENT. */
 export class ClientCertificateError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(401, 'INVALID_CLIENT', 'Certificado de cliente inválido', detail, options);
+    super('CLIENT_CERTIFICATE_INVALID', detail, options);
   }
 }
 
@@ -98,7 +204,7 @@ export class ClientCertificateError extends GatewayError {
  */
 export class InvalidTokenRequestError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(401, 'UNAUTHORIZED', 'Não autorizado', detail, { ...options, bearerError: 'invalid_request' });
+    super('TOKEN_MISSING', detail, options);
   }
 }
 
@@ -108,56 +214,56 @@ export class InvalidTokenRequestError extends GatewayError {
  */
 export class InvalidTokenError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(401, 'UNAUTHORIZED', 'Não autorizado', detail, { ...options, bearerError: 'invalid_token' });
+    super('TOKEN_INVALID', detail, options);
   }
 }
 
 /** SPEC §1 row 6 — the token lacks a scope the route requires → 403, `Bearer error="insufficient_scope", scope="..."`. */
 export class InsufficientScopeError extends GatewayError {
   constructor(detail: string, requiredScope: string, options?: GatewayErrorOptions) {
-    super(403, 'FORBIDDEN', 'Acesso negado', detail, { ...options, bearerError: 'insufficient_scope', scope: requiredScope });
+    super('SCOPE_INSUFFICIENT', detail, { ...options, scope: requiredScope });
   }
 }
 
 /** SPEC §1 rows 7–8 — another client's consent, or a permission the consent does not grant → 403 FORBIDDEN. */
 export class ForbiddenError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(403, 'FORBIDDEN', 'Acesso negado', detail, options);
+    super('CONSENT_FORBIDDEN', detail, options);
   }
 }
 
 /** SPEC §2: the JWS body cannot be trusted (unparseable, a JOSE header rule broken, unknown kid, bad signature) → 400 BAD_SIGNATURE. */
 export class BadSignatureError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(400, 'BAD_SIGNATURE', 'Assinatura inválida', detail, options);
+    super('JWS_BAD_SIGNATURE', detail, options);
   }
 }
 
 /** SPEC §2: a JWS claim (aud, iss, iat, jti) is wrong or the jti was already used → 403 INVALID_CLIENT. */
 export class InvalidClientError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(403, 'INVALID_CLIENT', 'Cliente inválido', detail, options);
+    super('JWS_CLAIM_INVALID', detail, options);
   }
 }
 
 /** SPEC §1 row 10: a required parameter (x-idempotency-key) is missing → 422 PARAMETRO_NAO_INFORMADO. */
 export class MissingParameterError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(422, 'PARAMETRO_NAO_INFORMADO', 'Parâmetro não informado', detail, options);
+    super('IDEMPOTENCY_KEY_MISSING', detail, options);
   }
 }
 
 /** SPEC §1 row 10: a parameter (x-idempotency-key) is malformed → 422 PARAMETRO_INVALIDO. */
 export class UnprocessableParameterError extends GatewayError {
   constructor(detail: string, options?: GatewayErrorOptions) {
-    super(422, 'PARAMETRO_INVALIDO', 'Parâmetro inválido', detail, options);
+    super('IDEMPOTENCY_KEY_INVALID', detail, options);
   }
 }
 
 /** SPEC §1 row 10: the x-idempotency-key was used with a different `data` → 422 ERRO_IDEMPOTENCIA. */
 export class IdempotencyError extends GatewayError {
-  constructor(detail = 'the message content (claim data) differs from the content stored under this x-idempotency-key', options?: GatewayErrorOptions) {
-    super(422, 'ERRO_IDEMPOTENCIA', 'Erro de idempotência', detail, options);
+  constructor(detail?: string, options?: GatewayErrorOptions) {
+    super('IDEMPOTENCY_DATA_MISMATCH', detail, options);
   }
 }
 
@@ -167,63 +273,70 @@ export class IdempotencyError extends GatewayError {
  */
 export class IdempotencyConflictError extends GatewayError {
   constructor() {
-    super(409, 'ERRO_IDEMPOTENCIA', 'Requisição em processamento', 'a request with this x-idempotency-key is still being processed; retry later', {
-      headers: { 'retry-after': '1' },
-    });
+    super('IDEMPOTENCY_IN_PROGRESS', undefined, { headers: { 'retry-after': '1' } });
   }
 }
 
 /** Request too large for the listener (Node's header limit → 431). */
 export class HeadersTooLargeError extends GatewayError {
   constructor() {
-    super(431, 'CABECALHOS_MUITO_GRANDES', 'Cabeçalhos muito grandes', 'the request headers exceed the size limit');
+    super('HEADERS_TOO_LARGE');
   }
 }
 
 /** SPEC §4 Connections: the request's headers (headersTimeoutMs) or body (the route's timeoutMs) came too slowly → 408. */
 export class RequestTimeoutError extends GatewayError {
-  constructor(detail = 'the request was not received in time') {
-    super(408, 'TEMPO_ESGOTADO', 'Tempo esgotado', detail);
+  constructor(detail?: string) {
+    super('REQUEST_TIMEOUT', detail);
   }
 }
 
+/** The body is larger than `server.bodyLimit` → 413. */
 export class PayloadTooLargeError extends GatewayError {
   constructor() {
-    super(413, 'PAYLOAD_MUITO_GRANDE', 'Payload muito grande', 'the request body exceeds the size limit');
+    super('PAYLOAD_TOO_LARGE');
   }
 }
 
+/** SPEC §2: a signed route's body is not `application/jwt`; or a content type Fastify cannot parse → 415. */
 export class UnsupportedMediaTypeError extends GatewayError {
   constructor(detail: string) {
-    super(415, 'CONTEUDO_NAO_SUPORTADO', 'Tipo de conteúdo não suportado', detail);
+    super('MEDIA_TYPE_UNSUPPORTED', detail);
+  }
+}
+
+/** An `Expect` other than `100-continue` (RFC 9110 §10.1.1) → 417, in the OFB shape rather than Node's bare answer. */
+export class ExpectationFailedError extends GatewayError {
+  constructor() {
+    super('EXPECTATION_FAILED');
   }
 }
 
 /** SPEC §4: the upstream refused or reset the connection → 502. */
 export class BadGatewayError extends GatewayError {
   constructor(options?: GatewayErrorOptions) {
-    super(502, 'BAD_GATEWAY', 'Bad gateway', 'the upstream service could not be reached', options);
+    super('UPSTREAM_UNREACHABLE', undefined, options);
   }
 }
 
 /** SPEC §4: the upstream did not answer within the route's `timeoutMs` → 504. */
 export class GatewayTimeoutError extends GatewayError {
   constructor(options?: GatewayErrorOptions) {
-    super(504, 'GATEWAY_TIMEOUT', 'Gateway timeout', 'the upstream service did not answer in time', options);
+    super('UPSTREAM_TIMEOUT', undefined, options);
   }
 }
 
 /** SPEC §5 fail closed: a dependency (introspection, directory, replay store) is unavailable → 503. */
 export class ServiceUnavailableError extends GatewayError {
   constructor(options?: GatewayErrorOptions) {
-    super(503, 'SERVICE_UNAVAILABLE', 'Serviço indisponível', 'a service the gateway depends on is unavailable; try again later', options);
+    super('SERVICE_UNAVAILABLE', undefined, options);
   }
 }
 
 /** Anything unexpected: 500 with a fixed sentence; the cause only goes to the logs. */
 export class InternalError extends GatewayError {
   constructor(options?: GatewayErrorOptions) {
-    super(500, 'ERRO_INTERNO', 'Erro interno', 'the gateway could not process the request', options);
+    super('INTERNAL_ERROR', undefined, options);
   }
 }
 

@@ -29,7 +29,7 @@ export class OfbContext {
   scope: string | undefined = undefined;
   /** Consent id from the token scope (SPEC §1 row 7). */
   consentId: string | undefined = undefined;
-  /** OFB code of the gateway's refusal, if any (metrics). */
+  /** Internal catalogue code of the gateway's refusal, if any (logs, metrics: unique per failure). */
   errorCode: string | undefined = undefined;
   /** performance.now() when the request was handed to the upstream. */
   forwardedAt = 0;

@@ -17,7 +17,7 @@ export class GatewayMetrics {
   constructor(defaultMetrics = true) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'guarita_requests_total', help: 'Requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers });
-    this.refusals = new Counter({ name: 'guarita_refusals_total', help: 'Requests refused by a check, by check name and OFB code.', labelNames: ['check', 'code'], registers });
+    this.refusals = new Counter({ name: 'guarita_refusals_total', help: 'Requests refused by the gateway, by check name and internal refusal code (docs/refusals.md).', labelNames: ['check', 'code'], registers });
     this.upstreamLatency = new Histogram({
       name: 'guarita_upstream_latency_seconds',
       help: 'Time from forwarding a request to receiving the upstream response headers.',

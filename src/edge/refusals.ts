@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { freshInteractionId } from '../checks/interaction-id.js';
 import {
+  ExpectationFailedError,
   GatewayError,
   HeadersTooLargeError,
   InternalError,
@@ -26,7 +27,7 @@ export function answerError(error: FastifyError | Error, request: FastifyRequest
   reply.code(refusal.statusCode);
   reply.header('content-type', 'application/json; charset=utf-8');
   if (request.ofb !== null && request.ofb !== undefined) {
-    request.ofb.errorCode = refusal.code;
+    request.ofb.errorCode = refusal.internalCode;
     reply.header('x-fapi-interaction-id', request.ofb.interactionId);
   }
   const authenticate = wwwAuthenticate(refusal);
@@ -99,7 +100,7 @@ function writeRawRefusal(socket: Socket, refusal: GatewayError): void {
 
 /** Node answers an unknown `Expect` itself (417, bare); this answers it in the OFB shape instead. */
 export function answerExpectation(_req: IncomingMessage, res: ServerResponse): void {
-  const refusal = new GatewayError(417, 'PARAMETRO_INVALIDO', 'Expectativa não suportada', 'only Expect: 100-continue is supported');
+  const refusal = new ExpectationFailedError();
   res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'x-fapi-interaction-id': freshInteractionId(), connection: 'close' });
   res.end(errorBody(refusal));
 }

@@ -30,8 +30,8 @@ routes:
   const metrics = await (await fetch(`${admin}/metrics`)).text();
   tt.match(metrics, /guarita_requests_total\{route="\/open-banking\/accounts\/v2",method="GET",status="200"\} 1/);
   tt.match(metrics, /guarita_requests_total\{route="\/open-banking\/accounts\/v2",method="GET",status="400"\} 1/);
-  tt.match(metrics, /guarita_refusals_total\{check="interaction-id",code="PARAMETRO_INVALIDO"\} 1/);
-  tt.match(metrics, /guarita_refusals_total\{check="client-certificate",code="INVALID_CLIENT"\} 1/);
+  tt.match(metrics, /guarita_refusals_total\{check="interaction-id",code="REQUEST_MALFORMED"\} 1/);
+  tt.match(metrics, /guarita_refusals_total\{check="client-certificate",code="CLIENT_CERTIFICATE_INVALID"\} 1/);
   tt.match(metrics, /guarita_upstream_latency_seconds_count\{route="\/open-banking\/accounts\/v2"\} 1/);
   tt.match(metrics, /guarita_certificate_expiry_timestamp_seconds\{kind="server",file="[^"]+server\.crt"\} \d+/);
   tt.match(metrics, /guarita_process_cpu_seconds_total/);

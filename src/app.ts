@@ -21,7 +21,8 @@ import { beginRequest, rewriteUrl } from './edge/request-start.js';
 import { requestRecorder } from './edge/request-log.js';
 import { answerClientError, answerConnect, answerError, answerExpectation } from './edge/refusals.js';
 import { HTTP_METHODS, registerMethodNotAllowed, routeNotFound, urlsFor } from './edge/routing.js';
-import { InvalidParameterError, ServiceUnavailableError } from './errors.js';
+import { startBodyDeadline } from './edge/body-deadline.js';
+import { ClientCertificateError, InvalidParameterError, ServiceUnavailableError } from './errors.js';
 
 export interface AppOptions {
   /** pino logger; false for none (tests). */
@@ -72,6 +73,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<Fas
       answerError(new InvalidParameterError('the request URL is malformed', { cause: error }), request, reply);
     },
   });
+  // Keep every header field: Node would drop those past its cap unseen (canonicalRequest refuses them).
+  app.server.maxHeadersCount = 0;
   app.server.on('connect', answerConnect);
   app.server.on('checkExpectation', answerExpectation);
 
@@ -91,8 +94,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<Fas
     draining = true;
     done();
   });
+  const untrustedHeader = options.listener === 'ingress' ? untrustedCertificateHeader(config, options.trustedProxy) : undefined;
   app.addHook('onRequest', function startRequest(request, reply, done) {
-    const refusal = beginRequest(request, reply);
+    const refusal = beginRequest(request, reply) ?? untrustedHeader?.(request);
     if (refusal === undefined && draining) {
       reply.header('connection', 'close');
       done(new ServiceUnavailableError({ cause: new Error('the gateway is shutting down') }));
@@ -117,6 +121,19 @@ export async function buildApp(config: Config, options: AppOptions): Promise<Fas
     });
   }
   return app;
+}
+
+/**
+ * SPEC §3 ingress mode: the certificate header from anyone but a trusted proxy is an attack and is
+ * refused on every route — not only where a certificate is checked.
+ */
+function untrustedCertificateHeader(config: Config, trustedProxy: ((ip: string) => boolean) | undefined) {
+  const header = config.server.ingress?.header;
+  return (request: FastifyRequest): ClientCertificateError | undefined => {
+    if (header === undefined || request.headers[header] === undefined) return undefined;
+    if (trustedProxy?.(request.socket.remoteAddress ?? '') === true) return undefined;
+    return new ClientCertificateError(`${header} is only accepted from a trusted proxy`);
+  };
 }
 
 function tlsOf(options: AppOptions): ServerTls {
@@ -163,7 +180,10 @@ function registerRoute(
 function checkRunner(checks: readonly NamedCheck[], route?: Route) {
   return async function runChecks(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const ofb = request.ofb;
-    if (route !== undefined) ofb.route = route;
+    if (route !== undefined) {
+      ofb.route = route;
+      startBodyDeadline(request, reply, route.timeoutMs);
+    }
     for (let i = 0; i < checks.length; i++) {
       const check = checks[i] as NamedCheck;
       ofb.failedCheck = check.name;

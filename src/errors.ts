@@ -277,10 +277,10 @@ export class IdempotencyConflictError extends GatewayError {
   }
 }
 
-/** Request too large for the listener (Node's header limit → 431). */
+/** Request headers too large for the listener (Node's byte limit, or too many fields → 431). */
 export class HeadersTooLargeError extends GatewayError {
-  constructor() {
-    super('HEADERS_TOO_LARGE');
+  constructor(detail?: string) {
+    super('HEADERS_TOO_LARGE', detail);
   }
 }
 

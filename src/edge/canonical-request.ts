@@ -12,7 +12,8 @@
  * |-------------------------------------------------------------------|-----------------------------------------|
  * | target not origin-form (`http://h/p`, `*`, `host:443`)            | a foreign authority, userinfo           |
  * | version other than HTTP/1.0 or HTTP/1.1                           | RFC 9112 §2.3; `HTTP/2.0` in a 1.x line |
- * | no `Host` (HTTP/1.1) or more than one                             | RFC 9112 §3.2: which one is routed?     |
+ * | no `Host` (HTTP/1.1) or more than one, or not a host[:port]       | RFC 9112 §3.2: which one is routed?     |
+ * | more than MAX_HEADER_FIELDS header fields (431)                   | Node would drop the rest unseen         |
  * | a body on GET, HEAD, DELETE or OPTIONS                            | a body that is itself a request         |
  * | `;` `\` `#`, a byte outside printable ASCII                       | path parameters, separators, encodings  |
  * | `//`, a `.` or `..` segment                                       | normalisation moves the request         |
@@ -21,10 +22,20 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-/** Why a request was refused before routing: the public detail of its 400. */
+/** Why a request was refused before routing: the public detail of its 400 (431 when `tooLarge`). */
 export class AmbiguousRequest {
-  constructor(readonly detail: string) {}
+  constructor(
+    readonly detail: string,
+    readonly tooLarge = false,
+  ) {}
 }
+
+/**
+ * The most header fields a request may carry. Node's own cap (`maxHeadersCount`) drops the fields
+ * past it silently — a second Host or a Transfer-Encoding there would be neither seen nor refused —
+ * so the listener keeps every field (its byte size is bounded by maxHeaderSize) and this refuses.
+ */
+export const MAX_HEADER_FIELDS = 256;
 
 const SLASH = 0x2f;
 const DOT = 0x2e;
@@ -37,6 +48,11 @@ const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 
 const NOT_ORIGIN_FORM = new AmbiguousRequest('the request target must be a path starting with "/" (origin-form)');
 const BAD_VERSION = new AmbiguousRequest('only HTTP/1.0 and HTTP/1.1 requests are accepted');
 const ONE_HOST = new AmbiguousRequest('the request must carry exactly one Host header');
+const BAD_HOST = new AmbiguousRequest('the Host header must be a host name or IP literal with an optional port');
+const TOO_MANY_FIELDS = new AmbiguousRequest(`the request carries more than ${MAX_HEADER_FIELDS} header fields`, true);
+
+/** RFC 9110 §7.2 / RFC 3986 §3.2.2: a DNS name (letters, digits, `-`, `_`, `.`) or a bracketed IP literal, then an optional port. */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
 const BODY_NOT_ALLOWED = new AmbiguousRequest('a GET, HEAD, DELETE or OPTIONS request must not carry a body');
 const NOT_PRINTABLE = new AmbiguousRequest('the request target must be printable ASCII (percent-encode other bytes)');
 const FORBIDDEN_CHARACTER = new AmbiguousRequest('the request path must not contain ";", "\\" or "#"');
@@ -54,8 +70,12 @@ export function canonicalRequest(req: IncomingMessage): string | AmbiguousReques
   if (req.httpVersionMajor !== 1 || (req.httpVersionMinor !== 1 && req.httpVersionMinor !== 0)) return BAD_VERSION;
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (at most one in 1.0). Node's own missing-Host
   // answer is turned off (requireHostHeader: false) so that this one, in the OFB shape, is given.
+  if (req.rawHeaders.length > 2 * MAX_HEADER_FIELDS) return TOO_MANY_FIELDS;
   const hosts = hostCount(req.rawHeaders);
   if (hosts > 1 || (hosts === 0 && req.httpVersionMinor === 1)) return ONE_HOST;
+  // The Host is sent upstream as x-forwarded-host and is the JWS audience without publicBaseUrl.
+  const host = req.headers.host;
+  if (host !== undefined && !HOST.test(host)) return BAD_HOST;
   if (BODYLESS_METHODS.has(req.method ?? '') && carriesBody(req)) return BODY_NOT_ALLOWED;
   return canonicalTarget(req.url ?? '');
 }
@@ -182,7 +202,7 @@ function hostCount(raw: readonly string[]): number {
 }
 
 /** RFC 9112 §6.3: a body is announced by a non-zero Content-Length or any Transfer-Encoding. */
-function carriesBody(req: IncomingMessage): boolean {
+export function carriesBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && Number(length) !== 0) || req.headers['transfer-encoding'] !== undefined;
 }

@@ -91,3 +91,15 @@ export function connectionSettings(config: { readonly server: Omit<ConnectionSet
   const bodyTimeoutMs = Math.max(...config.routes.map((r) => r.timeoutMs), 0);
   return { handshakeTimeoutMs, headersTimeoutMs, keepAliveTimeoutMs, bodyTimeoutMs };
 }
+
+/** Set on a socket whose last request was refused before routing and is being closed. */
+const ANSWERED = Symbol('guarita.answeredAndClosing');
+
+/** The socket's request was answered and the connection is closing: any later parse error gets no answer. */
+export function markAnswered(socket: Socket): void {
+  (socket as Socket & { [ANSWERED]?: true })[ANSWERED] = true;
+}
+
+export function wasAnswered(socket: Socket): boolean {
+  return (socket as Socket & { [ANSWERED]?: true })[ANSWERED] === true;
+}

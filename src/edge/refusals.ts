@@ -6,6 +6,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { freshInteractionId } from '../checks/interaction-id.js';
+import { wasAnswered } from './connections.js';
 import {
   ExpectationFailedError,
   GatewayError,
@@ -55,7 +56,7 @@ export function toGatewayError(error: FastifyError | Error): GatewayError {
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
   const refusal = refusalOf(error.code);
-  if (refusal === undefined || !socket.writable) {
+  if (refusal === undefined || !socket.writable || wasAnswered(socket)) {
     socket.destroy();
     return;
   }
@@ -79,7 +80,7 @@ export function answerConnect(_req: IncomingMessage, socket: Socket): void {
  * How long a socket that was sent a raw refusal may linger for its peer's FIN: long enough for the
  * answer to be read instead of reset, bounded so a peer that never closes cannot hold the descriptor.
  */
-const LINGER_MS = 2000;
+export const LINGER_MS = 2000;
 
 /** An OFB error written straight on the socket (no request object exists), then the connection closed. */
 function writeRawRefusal(socket: Socket, refusal: GatewayError): void {

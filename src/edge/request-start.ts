@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { OfbContext } from '../context.js';
 import { freshInteractionId, isInteractionId } from '../checks/interaction-id.js';
-import { InvalidParameterError, type GatewayError } from '../errors.js';
+import { HeadersTooLargeError, InvalidParameterError, type GatewayError } from '../errors.js';
+import { markAnswered } from './connections.js';
 import { canonicalRequest, type AmbiguousRequest } from './canonical-request.js';
 import { pathOf } from './url.js';
 
@@ -35,7 +36,13 @@ export function beginRequest(request: FastifyRequest, reply: FastifyReply): Gate
   request.ofb = new OfbContext(valid ? sent : freshInteractionId(), valid);
   reply.header('x-fapi-interaction-id', request.ofb.interactionId);
   const ambiguous = (request.raw as MarkedRequest)[AMBIGUOUS];
-  if (ambiguous !== undefined) return new InvalidParameterError(ambiguous.detail);
+  if (ambiguous !== undefined) {
+    // The framing of an ambiguous request cannot be trusted: answer it, then close the connection
+    // (and give no second answer should the parser fail on what follows).
+    reply.header('connection', 'close');
+    markAnswered(request.raw.socket);
+    return ambiguous.tooLarge ? new HeadersTooLargeError(ambiguous.detail) : new InvalidParameterError(ambiguous.detail);
+  }
   request.ofb.path = pathOf(request.url);
   return undefined;
 }

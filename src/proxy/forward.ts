@@ -48,8 +48,12 @@ export class UpstreamPools {
     return pool;
   }
 
+  /**
+   * Runs once the listener has closed, so every client connection is gone: an upstream request
+   * still open belongs to nobody (a client that stalled mid-body) and is destroyed, not awaited.
+   */
   async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close()));
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
     this.#pools.clear();
   }
 }

@@ -24,7 +24,13 @@ export const CLIENT_CERT_HEADERS = ['x-ssl-client-cert', 'x-forwarded-client-cer
  * proxy headers it replaces (SPEC §4: client-sent `forwarded` and `x-real-ip` are never passed on).
  * Every `x-forwarded-*` name is dropped by prefix (DroppedRequestHeaders), not listed here.
  */
-const GATEWAY_SET = ['forwarded', 'x-real-ip', 'x-jws-verified', 'x-jws-jti'] as const;
+const GATEWAY_SET = ['forwarded', 'x-real-ip', 'x-jws-verified', 'x-jws-jti', 'x-dcr-verified'] as const;
+
+/**
+ * Headers some frameworks read as another URL or method (IIS `x-original-url`, Symfony, method-override
+ * middleware): what the gateway routed and checked must be what the upstream serves.
+ */
+const OVERRIDES = ['x-original-url', 'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override'] as const;
 
 /**
  * Which inbound request headers never reach the upstream (SPEC §4): by name, hop-by-hop and
@@ -60,7 +66,7 @@ const VERDICT_NAME_LENGTH = 64;
 
 /** The request headers a forwarder drops: see {@link DroppedRequestHeaders}; `extra` adds names. */
 export function strippedRequestHeaders(names: UpstreamHeaders, extra: readonly string[] = []): DroppedRequestHeaders {
-  return new DroppedRequestHeaders([...HOP_BY_HOP, ...CLIENT_CERT_HEADERS, ...GATEWAY_SET, ...Object.values(names), ...extra]);
+  return new DroppedRequestHeaders([...HOP_BY_HOP, ...CLIENT_CERT_HEADERS, ...GATEWAY_SET, ...OVERRIDES, ...Object.values(names), ...extra]);
 }
 
 /**

@@ -59,7 +59,7 @@ export const IngressSchema = Closed(
     header: HeaderName('Header carrying the client certificate', 'x-ssl-client-cert'),
     trustedProxies: Type.Array(Text('CIDR'), { minItems: 1, description: 'CIDRs allowed to send the certificate header.' }),
   },
-  'Ingress mode: the client certificate arrives in a header from a trusted proxy (SPEC §3).',
+  'Ingress mode: the client certificate arrives in a header from a trusted proxy (a TLS-terminating ingress or Envoy XFCC); the same routes and checks apply.',
 );
 
 export const ServerSchema = Closed(
@@ -73,7 +73,7 @@ export const ServerSchema = Closed(
     ingress: Type.Optional(IngressSchema),
     maxHeaderSize: Type.Integer({ minimum: 1024, maximum: 65536, default: 16384, description: 'Largest request header block in bytes; larger → 431.' }),
     bodyLimit: Type.Integer({ minimum: 1, default: 1048576, description: 'Largest request body the gateway buffers (signed bodies), in bytes; larger → 413.' }),
-    handshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'A TLS handshake not finished in this time closes the connection (SPEC §4 Connections).' }),
+    handshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'A TLS handshake not finished in this time closes the connection.' }),
     headersTimeoutMs: Type.Integer({
       minimum: 100,
       default: 10000,
@@ -129,24 +129,24 @@ export const DefaultsSchema = Closed(
 
 export const AuthSchema = Closed(
   {
-    scopes: Type.Optional(Type.Array(Text('Scope'), { default: [], description: 'Every scope the token must hold (SPEC §1 row 6).' })),
+    scopes: Type.Optional(Type.Array(Text('Scope'), { default: [], description: 'Every scope the token must hold (check 6: 403 FORBIDDEN otherwise).' })),
     consent: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('none')], {
       default: 'none',
-      description: 'Require an AUTHORISED consent from the token scope (SPEC §1 row 7; skipped for payments tokens).',
+      description: 'Require an AUTHORISED consent from the token scope (check 7; skipped for payments tokens).',
     })),
     permissions: Type.Optional(
       Type.Union([Type.Literal('ofb'), Type.Array(Text('Permission'), { minItems: 1 })], {
-        description: '`ofb` = the built-in OFB permission → endpoint table, or a list every consent must hold (SPEC §1 row 8).',
+        description: '`ofb` = the built-in OFB permission → endpoint table, or a list every consent must hold (check 8).',
       }),
     ),
   },
-  'Access-token checks (SPEC §1 rows 3–8).',
+  'Access-token checks (checks 3–8: bearer token, introspection, certificate binding, scopes, consent, permissions).',
 );
 
 export const JwsRouteSchema = Closed(
   {
-    request: Type.Boolean({ default: false, description: 'Verify the JWS request body (SPEC §2).' }),
-    response: Type.Boolean({ default: false, description: 'Sign 200/201/202/422 JSON responses (SPEC §2).' }),
+    request: Type.Boolean({ default: false, description: 'Verify the JWS request body: PS256, the sender\'s Directory JWKS, aud/iss/iat/jti (check 9).' }),
+    response: Type.Boolean({ default: false, description: 'Sign 200/201/202/422 JSON responses with the `signing` key.' }),
     forward: Type.Union([Type.Literal('original'), Type.Literal('json')], {
       default: 'original',
       description: '`original` forwards the JWS byte for byte; `json` forwards the decoded payload as JSON.',
@@ -167,13 +167,13 @@ export const RouteSchema = Closed(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Upstream timeout for this route (default: defaults.timeoutMs).' })),
     mtls: Type.Union([Type.Literal('required'), Type.Literal('optional'), Type.Literal('none')], {
       default: 'required',
-      description: 'Client certificate: required, used when presented, or ignored (SPEC §3).',
+      description: 'Client certificate: required, used when presented, or ignored (check 2).',
     }),
     fapi: Type.Optional(Type.Boolean({ description: 'Require x-fapi-interaction-id (default: true when auth is not none).' })),
     auth: Type.Union([Type.Literal('none'), AuthSchema], { default: 'none', description: 'Access-token checks, or `none`.' }),
     certBinding: Type.Boolean({ default: true, description: 'Require the token to be bound to the client certificate (RFC 8705; FAPI-Adv §8.2).' }),
     jws: Type.Optional(JwsRouteSchema),
-    idempotency: Type.Boolean({ default: false, description: 'Require and enforce x-idempotency-key (SPEC §1 row 10).' }),
+    idempotency: Type.Boolean({ default: false, description: 'Require and enforce x-idempotency-key on POST, PUT and PATCH (check 10).' }),
     forwardClientCert: Type.Boolean({ default: false, description: 'Forward the verified client certificate to the upstream (AS endpoints doing tls_client_auth).' }),
   },
   'One route.',
@@ -198,17 +198,17 @@ export const IntrospectionSchema = Closed(
       Closed(
         {
           url: Type.String({ pattern: '^https?://.*\\{consentId\\}', description: 'Consent service URL with `{consentId}`.' }),
-          statusPath: Type.String({ default: 'data.status' }),
-          permissionsPath: Type.String({ default: 'data.permissions' }),
-          clientIdPath: Type.String({ default: 'data.clientId' }),
-          cacheTtlSeconds: Type.Integer({ minimum: 0, default: 5 }),
-          timeoutMs: Type.Integer({ minimum: 1, default: 2000 }),
+          statusPath: Type.String({ default: 'data.status', description: 'Dot path to the consent status in the consent service response.' }),
+          permissionsPath: Type.String({ default: 'data.permissions', description: 'Dot path to the consent permissions.' }),
+          clientIdPath: Type.String({ default: 'data.clientId', description: 'Dot path to the client id that owns the consent.' }),
+          cacheTtlSeconds: Type.Integer({ minimum: 0, default: 5, description: 'How long a fetched consent is cached.' }),
+          timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'Consent service call timeout.' }),
         },
         'Read the consent from the bank consent service instead of the introspection response.',
       ),
     ),
   },
-  'RFC 7662 token introspection (SPEC §5).',
+  'RFC 7662 token introspection, cached (checks 4–8).',
 );
 
 export const DirectorySchema = Closed(
@@ -218,9 +218,9 @@ export const DirectorySchema = Closed(
     cacheTtlSeconds: Type.Integer({ minimum: 1, default: 300, description: 'How long a fetched key set is used before refetching.' }),
     maxStaleSeconds: Type.Integer({ minimum: 0, default: 3600, description: 'How long a cached key set may be served while the directory is down.' }),
     refetchCooldownSeconds: Type.Integer({ minimum: 0, default: 60, description: 'Least time between refetches caused by an unknown kid.' }),
-    timeoutMs: Type.Integer({ minimum: 1, default: 3000 }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 3000, description: 'Key-set fetch timeout.' }),
   },
-  'The OFB Directory keystore (SPEC §2).',
+  'The OFB Directory keystore: the senders\' JWKS for signed request bodies.',
 );
 
 export const ReplaySchema = Closed(
@@ -235,7 +235,7 @@ export const ReplaySchema = Closed(
     keyPrefix: Type.String({ default: 'guarita:', description: 'Prefix of every Redis key.' }),
     timeoutMs: Type.Integer({ minimum: 1, default: 1000, description: 'Redis command timeout; past it the request is refused with 503.' }),
   },
-  'Replay (jti) and idempotency store (SPEC §5).',
+  'Replay (jti) and idempotency store.',
   { default: {} },
 );
 
@@ -245,7 +245,7 @@ export const SigningSchema = Closed(
     kid: Text('kid published in the bank JWKS.'),
     orgId: Text('The bank org id (`iss` of signed responses).'),
   },
-  'Response signing key (SPEC §2).',
+  'Response signing key (JWS responses of `jws.response` routes).',
 );
 
 export const ConfigSchema = Closed(

@@ -26,6 +26,30 @@ export function testPki(): Promise<TestPki> {
   return shared;
 }
 
+const tempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * A temp dir removed by `removeTempDir`, or at process exit when that never ran (a start that
+ * threw, a test that timed out): one exit listener for all of them.
+ */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
@@ -54,14 +78,17 @@ ${extra}`;
 /** Write `yaml` (with `{{pki}}` replaced by the PKI directory) and start a gateway from it. */
 export async function startTestGateway(t: Teardown, yaml: string): Promise<TestGateway> {
   const { pki, dir } = await testPki();
-  const configDir = mkdtempSync(join(tmpdir(), 'guarita-conf-'));
+  const configDir = tempDir('guarita-conf-');
   const file = join(configDir, 'routes.yaml');
   writeFileSync(file, yaml.replaceAll('{{pki}}', dir));
   const config = loadConfig(file);
   const gateway = await startGateway(config);
   t.teardown(async () => {
-    await gateway.close(1000);
-    rmSync(configDir, { recursive: true, force: true });
+    try {
+      await gateway.close(1000);
+    } finally {
+      removeTempDir(configDir);
+    }
   });
   return { port: gateway.port, config, gateway, pki, file };
 }

@@ -1,11 +1,10 @@
 /** A gateway in its own process (`node dist/src/cli.js --config FILE`), as a replica runs in production. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { testPki } from './gateway.js';
+import { removeTempDir, tempDir, testPki } from './gateway.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -30,7 +29,7 @@ interface Teardown {
 /** Write `yaml` (`{{pki}}` replaced), start the CLI on it and wait for its "guarita listening" log line. */
 export async function startProcessGateway(t: Teardown, yaml: string, options: ProcessOptions = {}): Promise<ProcessGateway> {
   const { dir } = await testPki();
-  const configDir = mkdtempSync(join(tmpdir(), 'guarita-proc-'));
+  const configDir = tempDir('guarita-proc-');
   const file = join(configDir, 'routes.yaml');
   writeFileSync(file, yaml.replaceAll('{{pki}}', dir));
   const [command = process.execPath, ...args] = [...(options.wrapper ?? []), process.execPath, CLI, '--config', file];
@@ -45,7 +44,7 @@ export async function startProcessGateway(t: Teardown, yaml: string, options: Pr
         child.kill('SIGTERM');
       });
     }
-    rmSync(configDir, { recursive: true, force: true });
+    removeTempDir(configDir);
   });
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway process did not start: ${stderr}`)), 15_000);

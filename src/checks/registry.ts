@@ -23,7 +23,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   tokenActiveCheck, // row 4
   certBindingCheck, // row 5
   scopeCheck, // row 6
-  consentCheck, // row 7
+  consentCheck, // row 7 (on every token route it also records the consent id the scope names)
   permissionCheck, // row 8
   jwsRequestCheck, // row 9
   idempotencyCheck, // row 10

@@ -1,5 +1,4 @@
 import { InvalidTokenError } from '../errors.js';
-import { consentIdsOf } from './consent.js';
 import type { CheckDefinition } from './types.js';
 
 /**
@@ -7,8 +6,8 @@ import type { CheckDefinition } from './types.js';
  * Part 1 §6.2.1-4: neither expired nor revoked), else 401 UNAUTHORIZED, `Bearer error="invalid_token"`.
  * The answer may come from the cache (SPEC §5), so expiry is compared with the clock here, on
  * every request. An AS that cannot be asked → 503 (thrown by the introspection client).
- * What the token says (client id, scope, consent id) goes on request.ofb for the later checks
- * and the upstream headers (SPEC §4).
+ * What the token says (client id, scope) goes on request.ofb for the later checks and the upstream
+ * headers (SPEC §4); the consent id its scope names is the consent check's (row 7) to record.
  */
 export const tokenActiveCheck: CheckDefinition = {
   name: 'token-active',
@@ -29,8 +28,6 @@ export const tokenActiveCheck: CheckDefinition = {
       if (info.exp * 1000 <= Date.now()) throw new InvalidTokenError('access token has expired');
       ofb.token = info;
       ofb.scope = info.scope;
-      const consents = consentIdsOf(info.scopes);
-      if (consents.length === 1) ofb.consentId = consents[0];
     };
   },
 };

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { claimPaths, consentFrom, type ConsentRecord } from '../clients/consent-lookup.js';
 import { ForbiddenError, InvalidTokenError } from '../errors.js';
 import { consentIdsOf, isPaymentToken } from './consent-scope.js';
-import type { CheckDefinition } from './types.js';
+import { ensured, type CheckDefinition } from './types.js';
 
 /** OFB consent status that allows data access (consents 3.3.1). */
 const AUTHORISED = 'AUTHORISED';
@@ -41,8 +41,8 @@ export const consentCheck: CheckDefinition = {
   create(route, deps) {
     if (route.auth === undefined) return undefined;
     if (route.auth.consent !== 'required') return recordConsentId;
-    const config = deps.config.introspection;
-    if (config === undefined) throw new TypeError(`routes[${route.index}]: the consent check needs the introspection section`);
+    // A token route needs the introspection section: token-active's rule.
+    const config = ensured(deps.config.introspection, 'config.introspection');
     const lookup = deps.consents;
     const paths = claimPaths(config);
     const consentByClaims = new WeakMap<object, ConsentRecord>();

@@ -1,5 +1,6 @@
 import { InvalidTokenError } from '../errors.js';
-import type { CheckDefinition } from './types.js';
+import { routeKey } from '../config/problems.js';
+import { ensured, type CheckDefinition } from './types.js';
 
 /**
  * SPEC §1 row 4 — RFC 7662 introspection says `active: true` and `exp` is in the future (FAPI 1
@@ -12,10 +13,13 @@ import type { CheckDefinition } from './types.js';
 export const tokenActiveCheck: CheckDefinition = {
   name: 'token-active',
   phase: 'headers',
+  validate(route, config) {
+    if (route.auth === undefined || config.introspection !== undefined) return [];
+    return [{ path: routeKey(route, 'auth'), message: 'needs an `introspection` section' }];
+  },
   create(route, deps) {
     if (route.auth === undefined) return undefined;
-    const introspection = deps.introspection;
-    if (introspection === undefined) throw new TypeError(`routes[${route.index}]: token checks need an introspection client`);
+    const introspection = ensured(deps.introspection, 'deps.introspection');
     return async function requireActiveToken(request) {
       const ofb = request.ofb;
       const token = ofb.accessToken;

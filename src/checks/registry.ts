@@ -44,7 +44,7 @@ export interface RouteChecks {
   readonly body: readonly NamedCheck[];
 }
 
-/** Build the checks that apply to one route, each created (and its options validated) once. */
+/** Build the checks that apply to one route, each created once (its options were validated when the config loaded). */
 export function checksFor(route: Route, deps: CheckDeps): RouteChecks {
   const headers: NamedCheck[] = [];
   const body: NamedCheck[] = [];

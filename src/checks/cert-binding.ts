@@ -1,4 +1,5 @@
 import { InvalidTokenError } from '../errors.js';
+import { routeKey } from '../config/problems.js';
 import type { CheckDefinition } from './types.js';
 
 /**
@@ -11,6 +12,11 @@ import type { CheckDefinition } from './types.js';
 export const certBindingCheck: CheckDefinition = {
   name: 'cert-binding',
   phase: 'headers',
+  validate(route) {
+    // FAPI 1 Advanced §8.2: a bound token can only be checked against a certificate.
+    if (route.auth === undefined || !route.certBinding || route.mtls !== 'none') return [];
+    return [{ path: routeKey(route, 'certBinding'), message: 'certificate binding needs `mtls: required` (or optional)' }];
+  },
   create(route) {
     if (route.auth === undefined || !route.certBinding) return undefined;
     return function requireBoundToken(request) {

@@ -1,4 +1,5 @@
 import { ClientCertificateError } from '../errors.js';
+import { routeKey } from '../config/problems.js';
 import type { CheckDefinition } from './types.js';
 
 /**
@@ -10,6 +11,11 @@ import type { CheckDefinition } from './types.js';
 export const clientCertificateCheck: CheckDefinition = {
   name: 'client-certificate',
   phase: 'headers',
+  validate(route, config) {
+    // Ingress mode: the trusted proxy verified the chain (SPEC §3).
+    if (route.mtls === 'none' || config.server.tls.clientCa.length > 0 || config.server.ingress !== undefined) return [];
+    return [{ path: routeKey(route, 'mtls'), message: 'needs server.tls.clientCa (the trust anchors for client certificates)' }];
+  },
   create(route, deps) {
     if (route.mtls === 'none') return undefined;
     const certificateOf = deps.certificates;

@@ -1,48 +1,24 @@
+import type { FastifyRequest } from 'fastify';
 import { claimPaths, consentFrom, type ConsentRecord } from '../clients/consent-lookup.js';
 import { ForbiddenError, InvalidTokenError } from '../errors.js';
-import type { CheckDefinition } from './types.js';
-
-/** Dynamic consent scopes (OFB FAPI profile "Dynamic Consent Scope"): `consent:<id>`, `recurring-consent:<id>`. */
-const CONSENT_SCOPE_PREFIXES = ['consent:', 'recurring-consent:'] as const;
-
-/** Payment consents become CONSUMED by design (OFB payments 4.0.0): their tokens skip the status check. */
-const PAYMENT_SCOPES = ['payments', 'recurring-payments'] as const;
+import { consentIdsOf, isPaymentToken } from './consent-scope.js';
+import { ensured, type CheckDefinition } from './types.js';
 
 /** OFB consent status that allows data access (consents 3.3.1). */
 const AUTHORISED = 'AUTHORISED';
 
-/**
- * Derived once per introspection answer: a cached answer serves every request of its token, so its
- * scope list (and claims, below) are the same objects request after request.
- */
-const consentIdsByScopes = new WeakMap<readonly string[], readonly string[]>();
-
-/** The distinct consent ids named by a token's scopes. */
-export function consentIdsOf(scopes: readonly string[]): readonly string[] {
-  let ids = consentIdsByScopes.get(scopes);
-  if (ids === undefined) {
-    ids = parseConsentIds(scopes);
-    consentIdsByScopes.set(scopes, ids);
-  }
+/** Records the consent id when the scope names exactly one (x-consent-id upstream, SPEC §4); returns every id it names. */
+function recordConsentIds(ofb: FastifyRequest['ofb'], scopes: readonly string[]): readonly string[] {
+  const ids = consentIdsOf(scopes);
+  if (ids.length === 1) ofb.consentId = ids[0];
   return ids;
 }
 
-function parseConsentIds(scopes: readonly string[]): readonly string[] {
-  const ids: string[] = [];
-  for (const scope of scopes) {
-    for (const prefix of CONSENT_SCOPE_PREFIXES) {
-      if (scope.startsWith(prefix)) {
-        const id = scope.slice(prefix.length);
-        if (id.length > 0 && !ids.includes(id)) ids.push(id);
-      }
-    }
-  }
-  return ids;
-}
-
-/** Whether the consent check is skipped for this token (its scope holds `payments` or `recurring-payments`). */
-export function isPaymentToken(scopes: readonly string[]): boolean {
-  return PAYMENT_SCOPES.some((s) => scopes.includes(s));
+/** Routes without `consent: required`: the consent id the scope names goes upstream, unverified. */
+function recordConsentId(request: FastifyRequest): void {
+  const token = request.ofb.token;
+  // The token-active check always runs first; without its answer there is no scope to read.
+  if (token !== undefined) recordConsentIds(request.ofb, token.scopes);
 }
 
 /**
@@ -54,14 +30,19 @@ export function isPaymentToken(scopes: readonly string[]): boolean {
  * OFB functional tests expect 401 once a consent is revoked); another client's consent → 403
  * FORBIDDEN (FT consent-api-test-client-limits). Skipped for payments tokens (SPEC §1 row 7).
  * Runs on every request: a cached introspection answer never skips it.
+ *
+ * The consent id is this check's fact: on every token route — also without `consent: required`,
+ * and for payments tokens — it records the one consent the scope names on request.ofb, for the
+ * upstream's x-consent-id (SPEC §4). Without `consent: required` it only records, never refuses.
  */
 export const consentCheck: CheckDefinition = {
   name: 'consent',
   phase: 'headers',
   create(route, deps) {
-    if (route.auth?.consent !== 'required') return undefined;
-    const config = deps.config.introspection;
-    if (config === undefined) throw new TypeError(`routes[${route.index}]: the consent check needs the introspection section`);
+    if (route.auth === undefined) return undefined;
+    if (route.auth.consent !== 'required') return recordConsentId;
+    // A token route needs the introspection section: token-active's rule.
+    const config = ensured(deps.config.introspection, 'config.introspection');
     const lookup = deps.consents;
     const paths = claimPaths(config);
     const consentByClaims = new WeakMap<object, ConsentRecord>();
@@ -69,8 +50,8 @@ export const consentCheck: CheckDefinition = {
       const ofb = request.ofb;
       const token = ofb.token;
       if (token === undefined) throw new InvalidTokenError('access token was not introspected');
+      const ids = recordConsentIds(ofb, token.scopes);
       if (isPaymentToken(token.scopes)) return;
-      const ids = consentIdsOf(token.scopes);
       if (ids.length === 0) throw new InvalidTokenError('access token scope names no consent (consent:<id>)');
       if (ids.length > 1) throw new InvalidTokenError('access token scope names more than one consent');
       const consentId = ids[0] as string;
@@ -95,8 +76,8 @@ export const consentCheck: CheckDefinition = {
         const status = /^[A-Z_]{1,64}$/.test(consent.status ?? '') ? (consent.status as string) : 'not recognised';
         throw new InvalidTokenError(`consent ${consentId} is not AUTHORISED (status: ${status})`);
       }
-      ofb.consentId = consentId;
       ofb.consent = consent;
     };
   },
 };
+

@@ -9,7 +9,8 @@ import {
   MissingParameterError,
   UnprocessableParameterError,
 } from '../errors.js';
-import type { CheckDefinition } from './types.js';
+import { routeKey } from '../config/problems.js';
+import { ensured, type CheckDefinition } from './types.js';
 
 /** OFB OpenAPI `x-idempotency-key`: 1–40 characters, pattern `^(?!\s)(.*)(\S)$`. */
 const MAX_KEY_LENGTH = 40;
@@ -50,13 +51,17 @@ type IdempotencyRecord =
 export const idempotencyCheck: CheckDefinition = {
   name: 'idempotency',
   phase: 'body',
+  validate(route) {
+    // SPEC §1 row 10: keys are scoped per client, so the route must know the client.
+    if (!route.idempotency || route.mtls === 'required' || route.auth !== undefined) return [];
+    return [{ path: routeKey(route, 'idempotency'), message: 'idempotency keys are scoped per client: the route needs `mtls: required` or `auth`' }];
+  },
   hooks(route) {
     return route.idempotency ? { onSend: settleOnSend, onResponse: releaseOnResponse } : undefined;
   },
   create(route, deps) {
     if (!route.idempotency) return undefined;
-    const store = deps.replayStore;
-    if (store === undefined) throw new TypeError('idempotency needs deps.replayStore');
+    const store = ensured(deps.replayStore, 'deps.replayStore');
     const lockTtlMs = route.timeoutMs + LOCK_MARGIN_MS;
 
     return async function enforceIdempotency(request, reply) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidParameterError } from '../errors.js';
+import { routeKey } from '../config/problems.js';
 import type { CheckDefinition } from './types.js';
 
 /** RFC 4122 textual form, any hex case (SPEC §1 row 1). */
@@ -23,6 +24,11 @@ export function freshInteractionId(): string {
 export const interactionIdCheck: CheckDefinition = {
   name: 'interaction-id',
   phase: 'headers',
+  validate(route) {
+    // SPEC §1 row 1: fapi defaults to true when auth is not none, and a token route cannot opt out.
+    if (route.fapi || route.auth === undefined) return [];
+    return [{ path: routeKey(route, 'fapi'), message: 'a route with token checks is a FAPI route (x-fapi-interaction-id is mandatory)' }];
+  },
   create(route) {
     if (!route.fapi) return undefined;
     return function requireInteractionId(request) {

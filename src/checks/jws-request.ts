@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { REPLAY_TTL_MS } from '../stores/types.js';
 import { BadSignatureError, ClientCertificateError, InvalidClientError, UnsupportedMediaTypeError } from '../errors.js';
 import { checkClaims, parseClaims, parseCompactJws, verifyPs256 } from '../jws/compact.js';
-import type { CheckDefinition } from './types.js';
+import { routeKey, type ConfigProblem } from '../config/problems.js';
+import { ensured, type CheckDefinition } from './types.js';
 
 /** Methods whose requests carry a body; others are checked only when they send one anyway. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -18,11 +19,18 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 export const jwsRequestCheck: CheckDefinition = {
   name: 'jws-request',
   phase: 'body',
+  validate(route, config) {
+    if (route.jws?.request !== true) return [];
+    const problems: ConfigProblem[] = [];
+    if (config.directory === undefined) problems.push({ path: routeKey(route, 'jws'), message: "jws.request needs a `directory` section (the senders' JWKS)" });
+    // SPEC §2: the signing organisation is the org_id of the client certificate.
+    if (route.mtls !== 'required') problems.push({ path: routeKey(route, 'mtls'), message: "jws.request needs `mtls: required` (the signer is the certificate's organisation)" });
+    return problems;
+  },
   create(route, deps) {
     if (route.jws?.request !== true) return undefined;
-    const directory = deps.directory;
-    const store = deps.replayStore;
-    if (directory === undefined || store === undefined) throw new TypeError('jws.request needs deps.directory and deps.replayStore');
+    const directory = ensured(deps.directory, 'deps.directory');
+    const store = ensured(deps.replayStore, 'deps.replayStore');
     const publicBaseUrl = deps.config.server.publicBaseUrl;
 
     return async function verifyJwsRequest(request) {

@@ -1,5 +1,6 @@
 import { ForbiddenError } from '../errors.js';
 import { ofbPermissionFor } from './ofb-permissions.js';
+import { routeKey } from '../config/problems.js';
 import type { CheckDefinition } from './types.js';
 
 /**
@@ -15,6 +16,11 @@ import type { CheckDefinition } from './types.js';
 export const permissionCheck: CheckDefinition = {
   name: 'permission',
   phase: 'headers',
+  validate(route) {
+    // The permissions are the consent's: without the consent check there are none to compare.
+    if (route.auth?.permissions === undefined || route.auth.consent === 'required') return [];
+    return [{ path: routeKey(route, 'auth'), message: '`permissions` needs `consent: required`' }];
+  },
   create(route) {
     const configured = route.auth?.permissions;
     if (configured === undefined) return undefined;

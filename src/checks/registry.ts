@@ -1,6 +1,7 @@
 /**
  * The one place that fixes the order of the SPEC §1 checks — never the YAML order.
- * Dependencies between checks (binding needs mTLS and a token) are validated when the config loads.
+ * Dependencies between checks (binding needs mTLS and a token) are each check's `validate`, run
+ * in this order when the config loads (src/config/load.ts).
  */
 import type { Route } from '../config/load.js';
 import { interactionIdCheck } from './interaction-id.js';
@@ -23,7 +24,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   tokenActiveCheck, // row 4
   certBindingCheck, // row 5
   scopeCheck, // row 6
-  consentCheck, // row 7
+  consentCheck, // row 7 (on every token route it also records the consent id the scope names)
   permissionCheck, // row 8
   jwsRequestCheck, // row 9
   idempotencyCheck, // row 10
@@ -41,7 +42,7 @@ export interface RouteChecks {
   readonly hooks: readonly CheckHooks[];
 }
 
-/** Build the checks that apply to one route, each created (and its options validated) once. */
+/** Build the checks that apply to one route, each created once (its options were validated when the config loaded). */
 export function checksFor(route: Route, deps: CheckDeps): RouteChecks {
   const headers: NamedCheck[] = [];
   const body: NamedCheck[] = [];

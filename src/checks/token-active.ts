@@ -1,22 +1,25 @@
 import { InvalidTokenError } from '../errors.js';
-import { consentIdsOf } from './consent.js';
-import type { CheckDefinition } from './types.js';
+import { routeKey } from '../config/problems.js';
+import { ensured, type CheckDefinition } from './types.js';
 
 /**
  * SPEC §1 row 4 — RFC 7662 introspection says `active: true` and `exp` is in the future (FAPI 1
  * Part 1 §6.2.1-4: neither expired nor revoked), else 401 UNAUTHORIZED, `Bearer error="invalid_token"`.
  * The answer may come from the cache (SPEC §5), so expiry is compared with the clock here, on
  * every request. An AS that cannot be asked → 503 (thrown by the introspection client).
- * What the token says (client id, scope, consent id) goes on request.ofb for the later checks
- * and the upstream headers (SPEC §4).
+ * What the token says (client id, scope) goes on request.ofb for the later checks and the upstream
+ * headers (SPEC §4); the consent id its scope names is the consent check's (row 7) to record.
  */
 export const tokenActiveCheck: CheckDefinition = {
   name: 'token-active',
   phase: 'headers',
+  validate(route, config) {
+    if (route.auth === undefined || config.introspection !== undefined) return [];
+    return [{ path: routeKey(route, 'auth'), message: 'needs an `introspection` section' }];
+  },
   create(route, deps) {
     if (route.auth === undefined) return undefined;
-    const introspection = deps.introspection;
-    if (introspection === undefined) throw new TypeError(`routes[${route.index}]: token checks need an introspection client`);
+    const introspection = ensured(deps.introspection, 'deps.introspection');
     return async function requireActiveToken(request) {
       const ofb = request.ofb;
       const token = ofb.accessToken;
@@ -29,8 +32,6 @@ export const tokenActiveCheck: CheckDefinition = {
       if (info.exp * 1000 <= Date.now()) throw new InvalidTokenError('access token has expired');
       ofb.token = info;
       ofb.scope = info.scope;
-      const consents = consentIdsOf(info.scopes);
-      if (consents.length === 1) ofb.consentId = consents[0];
     };
   },
 };

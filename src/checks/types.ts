@@ -5,6 +5,7 @@ import type { Introspector } from '../clients/introspection.js';
 import type { ConsentLookup } from '../clients/consent-lookup.js';
 import type { DirectoryJwks } from '../clients/directory-jwks.js';
 import type { ReplayStore } from '../stores/types.js';
+import type { ConfigProblem } from '../config/problems.js';
 
 /**
  * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
@@ -36,7 +37,16 @@ export interface CheckDefinition {
    * uploads its body); `body` checks run once the body is buffered.
    */
   readonly phase: 'headers' | 'body';
-  /** Validate the route's options once and return the check, or undefined when it does not apply. */
+  /**
+   * What this check needs from the configuration, checked once when it loads (src/config/load.ts
+   * runs every check's rules, in registry order, and names the file, line and key of the first
+   * problem). Absent when the check needs nothing beyond the schema.
+   */
+  validate?(route: Route, config: Config): readonly ConfigProblem[];
+  /**
+   * Return the check, or undefined when it does not apply to the route. The configuration has
+   * passed `validate`: what it guarantees is not checked again here.
+   */
   create(route: Route, deps: CheckDeps): Check | undefined;
   /**
    * Hooks a check needs after its verdict (idempotency stores the answer when it is sent and frees
@@ -49,4 +59,14 @@ export interface CheckDefinition {
 export interface CheckHooks {
   readonly onSend?: onSendHookHandler;
   readonly onResponse?: onResponseAsyncHookHandler;
+}
+
+/**
+ * A section or service that a check's `validate` guarantees once the configuration loaded
+ * (services.ts builds each service for every route that needs it). Absent means the gateway was
+ * wired wrongly — a bug, not a configuration error — so this names no key and states no rule.
+ */
+export function ensured<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new TypeError(`${what} is missing although the configuration was validated (a wiring bug)`);
+  return value;
 }

@@ -42,7 +42,7 @@ export const TlsSchema = Closed(
       description: 'Trust anchors for client certificates (ICP-Brasil v5/v10 chains, the Directory sandbox CA). Required when a route uses mTLS.',
     }),
     crl: Type.Array(Text('PEM file'), { default: [], description: 'CRL files checked for every client certificate.' }),
-    crlUrls: Type.Array(Type.String({ pattern: '^https?://' }), {
+    crlUrls: Type.Array(Type.String({ pattern: '^https?://', description: 'CRL URL' }), {
       default: [],
       description: 'CRLs fetched over HTTP(S) (DER or PEM) every crlRefreshSeconds, in addition to the `crl` files.',
     }),
@@ -198,11 +198,11 @@ export const IntrospectionSchema = Closed(
       Closed(
         {
           url: Type.String({ pattern: '^https?://.*\\{consentId\\}', description: 'Consent service URL with `{consentId}`.' }),
-          statusPath: Type.String({ default: 'data.status', description: 'Dot path to the consent status in the consent service response.' }),
-          permissionsPath: Type.String({ default: 'data.permissions', description: 'Dot path to the consent permissions.' }),
-          clientIdPath: Type.String({ default: 'data.clientId', description: 'Dot path to the client id that owns the consent.' }),
-          cacheTtlSeconds: Type.Integer({ minimum: 0, default: 5, description: 'How long a fetched consent is cached.' }),
-          timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'Consent service call timeout.' }),
+          statusPath: Type.String({ default: 'data.status', description: 'Dot path to the consent status in the consent service answer (must be AUTHORISED).' }),
+          permissionsPath: Type.String({ default: 'data.permissions', description: 'Dot path to the consent permissions in the consent service answer.' }),
+          clientIdPath: Type.String({ default: 'data.clientId', description: 'Dot path to the client id that owns the consent in the consent service answer (another client → 403).' }),
+          cacheTtlSeconds: Type.Integer({ minimum: 0, default: 5, description: 'How long a consent service answer (found or not found) is reused; 0 keeps none (concurrent lookups of one consent still share a call).' }),
+          timeoutMs: Type.Integer({ minimum: 1, default: 2000, description: 'Consent service call timeout; past it the request is refused with 503.' }),
         },
         'Read the consent from the bank consent service instead of the introspection response.',
       ),
@@ -218,7 +218,11 @@ export const DirectorySchema = Closed(
     cacheTtlSeconds: Type.Integer({ minimum: 1, default: 300, description: 'How long a fetched key set is used before refetching.' }),
     maxStaleSeconds: Type.Integer({ minimum: 0, default: 3600, description: 'How long a cached key set may be served while the directory is down.' }),
     refetchCooldownSeconds: Type.Integer({ minimum: 0, default: 60, description: 'Least time between refetches caused by an unknown kid.' }),
-    timeoutMs: Type.Integer({ minimum: 1, default: 3000, description: 'Key-set fetch timeout.' }),
+    timeoutMs: Type.Integer({
+      minimum: 1,
+      default: 3000,
+      description: 'Directory JWKS fetch timeout; past it a cached key set is served within maxStaleSeconds, else the request is refused with 503.',
+    }),
   },
   'The OFB Directory keystore: the senders\' JWKS for signed request bodies.',
 );

@@ -309,7 +309,7 @@ function configArb(pki: Pki): fc.Arbitrary<JsonObject> {
     .map((c) => repair(clone(c as unknown as JsonObject), pki));
 }
 
-/** Bend a generated configuration until the cross-checks of load.ts accept it. */
+/** Bend a generated configuration until the rules (src/config/rules.ts, each check's validate) accept it. */
 function repair(config: JsonObject, pki: Pki): JsonObject {
   const routes = config.routes as JsonObject[];
   const server = config.server as JsonObject;
@@ -447,7 +447,7 @@ function mutationArb(pki: Pki): fc.Arbitrary<Mutation> {
   });
 }
 
-/** Values the schema accepts but a cross-check of load.ts refuses. */
+/** Values the schema accepts but a rule (src/config/rules.ts, a check's validate) refuses. */
 function crossMutation(config: JsonObject, pick: number, pick2: number, pki: Pki): Mutation {
   const routes = config.routes as JsonObject[];
   const i = pick % routes.length;

@@ -1,3 +1,4 @@
+import { mediaTypeOf } from '../edge/media-type.js';
 import { InvalidTokenRequestError } from '../errors.js';
 import type { CheckDefinition } from './types.js';
 
@@ -49,7 +50,5 @@ export const bearerTokenCheck: CheckDefinition = {
 };
 
 function isFormBody(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const semi = contentType.indexOf(';');
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/x-www-form-urlencoded';
+  return mediaTypeOf(contentType) === 'application/x-www-form-urlencoded';
 }

@@ -1,3 +1,4 @@
+import { mediaTypeOf } from '../edge/media-type.js';
 import type { FastifyRequest } from 'fastify';
 import { REPLAY_TTL_MS } from '../stores/types.js';
 import { BadSignatureError, ClientCertificateError, InvalidClientError, UnsupportedMediaTypeError } from '../errors.js';
@@ -39,7 +40,7 @@ export const jwsRequestCheck: CheckDefinition = {
       if (!BODY_METHODS.has(request.method) && !hasBody) return;
 
       // OFB FAPI "Message Content Signing" item 4; payments OpenAPI declares 415.
-      if (mediaType(request.headers['content-type']) !== 'application/jwt') {
+      if (mediaTypeOf(request.headers['content-type']) !== 'application/jwt') {
         throw new UnsupportedMediaTypeError('the request body must be a signed JWS with Content-Type application/jwt');
       }
       if (!hasBody) throw new BadSignatureError('the request body is empty: a JWS in compact serialization is required');
@@ -67,12 +68,6 @@ export const jwsRequestCheck: CheckDefinition = {
   },
 };
 
-/** `type/subtype` of a Content-Type header, lower case, parameters (charset ...) dropped. */
-function mediaType(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const semi = header.indexOf(';');
-  return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
-}
 
 /** SPEC §2: the exact resource URL — publicBaseUrl (else https://<Host>) + path, no query. */
 function audience(request: FastifyRequest, publicBaseUrl: string | undefined): string | undefined {

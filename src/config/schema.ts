@@ -3,6 +3,7 @@
  * description (the descriptions become the published JSON Schema). Unknown keys are errors:
  * a typo must never silently disable a check.
  */
+import { HTTP_METHODS } from '../edge/routing.js';
 import { Type, type Static, type TInteger, type TString, type TObject, type TProperties } from '@sinclair/typebox';
 
 /** Objects are closed: an unknown key is a configuration error. */
@@ -155,9 +156,7 @@ export const JwsRouteSchema = Closed(
   'Signed messages.',
 );
 
-const HttpMethod = Type.Union(
-  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
-);
+const HttpMethod = Type.Union(HTTP_METHODS.map((m) => Type.Literal(m)));
 
 export const RouteSchema = Closed(
   {

@@ -4,6 +4,7 @@
  * = the body's members + `aud` (the client's org_id), `iss` (the bank's org_id), a fresh UUID v4
  * `jti` and `iat` = now; `Content-Type: application/jwt`. Other statuses stay plain JSON.
  */
+import { mediaTypeOf } from '../edge/media-type.js';
 import { createPrivateKey, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -73,8 +74,7 @@ export function responseSigningHook(signer: ResponseSigner) {
 }
 
 function isJson(contentType: unknown): boolean {
-  if (typeof contentType !== 'string') return false;
-  const semi = contentType.indexOf(';');
-  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  const type = mediaTypeOf(contentType);
+  if (type === undefined) return false;
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }

@@ -6,13 +6,14 @@ import type { Readiness } from './readiness.js';
 export function buildAdmin(metrics: GatewayMetrics, readiness: Readiness): FastifyInstance {
   const admin = Fastify({ logger: false });
   admin.get('/healthz', async () => ({ status: 'ok' }));
+  // SPEC §7: 200 when this replica can serve, else 503; every dependency in use with its state.
   admin.get('/readyz', async (_request, reply) => {
-    if (readiness.ready) return { status: 'ready' };
-    return reply.code(503).send({ status: 'unavailable', failing: readiness.failing() });
+    const body = readiness.body();
+    return reply.code(body.status === 'ready' ? 200 : 503).send(body);
   });
   admin.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+    return metrics.exposition();
   });
   return admin;
 }

@@ -2,7 +2,11 @@
  * Prometheus metrics (SPEC §7), one registry per gateway (tests run several in one process).
  * Label values are bounded: route paths from the config, status codes, check names, OFB codes.
  */
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Latency buckets, seconds: 1 ms to 30 s. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** A source of monotonically growing counts read at scrape time (e.g. the introspection cache). */
 export type CountSource = () => number;
@@ -10,19 +14,33 @@ export type CountSource = () => number;
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
-  readonly refusals: Counter<'check' | 'code'>;
+  readonly refusals: Counter<'check' | 'code' | 'route'>;
+  readonly requestDuration: Histogram<'route'>;
   readonly upstreamLatency: Histogram<'route'>;
   readonly certificateExpiry: Gauge<'kind' | 'file'>;
+  readonly dependencyUp: Gauge<'dependency'>;
 
   constructor(defaultMetrics = true) {
     const registers = [this.registry];
     this.requests = new Counter({ name: 'guarita_requests_total', help: 'Requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers });
-    this.refusals = new Counter({ name: 'guarita_refusals_total', help: 'Requests refused by the gateway, by check name and internal refusal code (docs/refusals.md).', labelNames: ['check', 'code'], registers });
+    this.refusals = new Counter({
+      name: 'guarita_refusals_total',
+      help: 'Requests refused by the gateway, by check name, internal refusal code (docs/refusals.md) and route.',
+      labelNames: ['check', 'code', 'route'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'guarita_request_duration_seconds',
+      help: 'End-to-end time from receiving a request to sending its response, by route.',
+      labelNames: ['route'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
     this.upstreamLatency = new Histogram({
       name: 'guarita_upstream_latency_seconds',
       help: 'Time from forwarding a request to receiving the upstream response headers.',
       labelNames: ['route'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     this.certificateExpiry = new Gauge({
@@ -31,13 +49,36 @@ export class GatewayMetrics {
       labelNames: ['kind', 'file'],
       registers,
     });
+    this.dependencyUp = new Gauge({
+      name: 'guarita_dependency_up',
+      help: 'Whether a dependency answers its readiness probe (1) or not (0): introspection, replayStore, directory, each CRL URL.',
+      labelNames: ['dependency'],
+      registers,
+    });
+    new Gauge({
+      name: 'guarita_build_info',
+      help: 'Always 1; the labels say which Guarita version runs on which Node.js.',
+      labelNames: ['version', 'node'],
+      registers,
+    }).set({ version: guaritaVersion(), node: process.version }, 1);
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'guarita_' });
   }
 
-  /** One answered request; `upstreamSeconds` when it was forwarded. */
-  recordRequest(route: string, method: string, status: number, upstreamSeconds: number | undefined): void {
+  /** One answered request, its end-to-end time and, when it was forwarded, `upstreamSeconds`. */
+  recordRequest(route: string, method: string, status: number, seconds: number, upstreamSeconds: number | undefined): void {
     this.requests.inc({ route, method, status });
+    this.requestDuration.observe({ route }, seconds);
     if (upstreamSeconds !== undefined) this.upstreamLatency.observe({ route }, upstreamSeconds);
+  }
+
+  /** One request refused by a check (or the gateway itself). */
+  recordRefusal(route: string, check: string, code: string): void {
+    this.refusals.inc({ check, code, route });
+  }
+
+  /** The Prometheus text exposition. prom-client separates metric families with a blank line; those are dropped. */
+  async exposition(): Promise<string> {
+    return (await this.registry.metrics()).replace(/\n{2,}/g, '\n');
   }
 
   /** Expose a count kept elsewhere (read at scrape time) as a counter. */
@@ -53,4 +94,19 @@ export class GatewayMetrics {
       },
     });
   }
+}
+
+let version: string | undefined;
+
+/** This package's version (package.json two levels up from dist/src), read once. */
+export function guaritaVersion(): string {
+  if (version === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+      version = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
 }

@@ -8,11 +8,12 @@ import type { Config } from './config/load.js';
 import { buildApp } from './app.js';
 import { buildAdmin } from './admin.js';
 import { GatewayMetrics } from './metrics.js';
-import { Readiness } from './readiness.js';
+import { Agent } from 'undici';
+import { Readiness, httpProbe, redactUrl } from './readiness.js';
 import { ServerTls, type TlsFiles } from './tls/server-options.js';
 import { watchFiles } from './tls/watch.js';
 import { ingressSource, revocationGuard, socketSource, type CertificateSource } from './tls/certificate-source.js';
-import { createCrlFetcher } from './tls/crl-fetcher.js';
+import { createCrlFetcher, type CrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
 import { ConnectionTracker } from './edge/connections.js';
 
@@ -42,17 +43,23 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const files = config.server.tls;
   const tls = new ServerTls(files);
   const metrics = new GatewayMetrics();
-  const readiness = new Readiness();
-  let serverExpiry = recordExpiry(metrics, files);
   const log = logger === false ? silentLog : logger;
+  // SPEC §7: dependency changes are logged once each and exported as guarita_dependency_up.
+  const readiness = new Readiness({
+    required: config.admin?.readinessDependencies ?? [],
+    log,
+    onChange: (dependency, up) => metrics.dependencyUp.set({ dependency }, up ? 1 : 0),
+  });
+  let serverExpiry = recordExpiry(metrics, files);
   const services = createServices(config, log);
   exposeServiceMetrics(metrics, services);
   // SPEC §3 ingress mode: a plain listener behind a TLS-terminating proxy, same routes and services.
   const ingressSettings = config.server.ingress;
   const ingress = ingressSettings === undefined ? undefined : ingressSource({ ...ingressSettings, clientCa: files.clientCa, crl: files.crl });
 
-  // Issue 5: CRLs from URLs, refreshed on an interval; stale ones fail /readyz. The first round runs
-  // before listening, and until every URL has answered once, certificates are refused (fail closed).
+  // Issue 5: CRLs from URLs, refreshed on an interval; each URL is a /readyz dependency (down when
+  // stale). The first round runs before listening, and until every URL has answered once,
+  // certificates are refused (fail closed).
   const crlFetcher =
     files.crlUrls.length === 0
       ? undefined
@@ -64,10 +71,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
           apply(pems) {
             tls.reload(pems);
             ingress?.reload(pems);
-          },
-          report(stale) {
-            const urls = Object.entries(stale);
-            readiness.set('crl', urls.length === 0 ? undefined : urls.map(([url, why]) => `${url}: ${why}`).join('; '));
           },
         });
   await crlFetcher?.refresh();
@@ -107,20 +110,23 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   );
 
   let admin: FastifyInstance | undefined;
+  let probeAgent: Agent | undefined;
   if (config.admin) {
-    // SPEC §7: /readyz re-checks the introspection endpoint and the replay store every few seconds.
-    const { introspection, replayStore } = services;
-    if (introspection !== undefined) readiness.probe('introspection', () => introspection.ping());
-    if (replayStore !== undefined) readiness.probe('replayStore', () => replayStore.ping());
-    // SPEC §7: "certificates valid" — a server certificate that lapses while serving fails /readyz.
-    readiness.probe('certificates', async () => {
+    probeAgent = addDependencyProbes(readiness, config, services, crlFetcher);
+    for (const name of config.admin.readinessDependencies) {
+      if (!readiness.probed.includes(name)) log.warn({ dependency: name }, `admin.readinessDependencies lists ${name}, which is not a dependency in use`);
+    }
+    // SPEC §7: "TLS material valid" — a server certificate that lapses while serving fails /readyz.
+    readiness.check('certificates', async () => {
       for (const [file, notAfter] of serverExpiry) {
         if (notAfter < Date.now()) throw new Error(`server certificate ${file} expired at ${new Date(notAfter).toISOString()}`);
       }
     });
+    // The first round before the admin listener answers: /readyz lists every dependency from the start.
+    await readiness.run();
+    readiness.start();
     admin = buildAdmin(metrics, readiness);
     await admin.listen({ port: config.admin.port, host: config.admin.host });
-    readiness.start();
   }
 
   return {
@@ -133,6 +139,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     // SPEC §4: the drain ends within 25 s. Connections still open at 24 s are destroyed, which
     // leaves the rest of the bound for closing the services and exiting.
     async close(graceMs = 24_000) {
+      // SPEC §7: /readyz turns 503 first, so the replica leaves the Service while it drains.
+      readiness.drain();
       watcher.close();
       crlFetcher?.stop();
       readiness.stop();
@@ -145,12 +153,59 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       try {
         await Promise.all([app.close(), ingressApp?.close()]);
         await admin?.close();
+        await probeAgent?.close();
         await services.close();
       } finally {
         clearTimeout(timer);
       }
     },
   };
+}
+
+/**
+ * SPEC §7: every dependency in use is probed every few seconds, so an outage shows within 5 s.
+ * Returns the agent of the directory probe (closed with the gateway), when there is one.
+ */
+function addDependencyProbes(readiness: Readiness, config: Config, services: Services, crl: CrlFetcher | undefined): Agent | undefined {
+  const { introspection, replayStore, directory } = services;
+  if (introspection !== undefined && config.introspection !== undefined) {
+    readiness.dependency('introspection', redactUrl(config.introspection.endpoint), async () => {
+      await introspection.ping();
+      return 'answered';
+    });
+  }
+  if (replayStore !== undefined) {
+    const target = replayStore.kind === 'redis' && config.replay.url !== undefined ? redactUrl(config.replay.url) : `${replayStore.kind} store`;
+    readiness.dependency('replayStore', target, async () => {
+      await replayStore.ping();
+      return 'answered PING';
+    });
+  }
+  let agent: Agent | undefined;
+  if (directory !== undefined && config.directory !== undefined) {
+    const settings = config.directory;
+    // `directory.ssaJwksUri` when configured, else the origin of the key-set URL template.
+    const ssa = (settings as { readonly ssaJwksUri?: unknown }).ssaJwksUri;
+    const target = typeof ssa === 'string' ? ssa : `${/^https?:\/\/[^/?#]+/.exec(settings.jwksUri)?.[0] ?? settings.jwksUri}/`;
+    agent = new Agent({ connect: { timeout: settings.timeoutMs, ...(settings.ca === undefined ? {} : { ca: readFileSync(settings.ca) }) } });
+    const reach = httpProbe(target, { timeoutMs: settings.timeoutMs, expectOk: typeof ssa === 'string', dispatcher: agent });
+    readiness.dependency('directory', redactUrl(target), async () => {
+      // A failed key-set fetch keeps the directory down until a fetch succeeds again.
+      const failed = directory.stats().lastFailure;
+      if (failed !== undefined) throw new Error(`key set fetch from ${failed.url} failed: ${failed.error}`);
+      return reach();
+    });
+  }
+  if (crl !== undefined) {
+    for (const url of config.server.tls.crlUrls) {
+      readiness.dependency(url, url, () => {
+        const state = crl.status()[url];
+        if (state === undefined || !state.up) throw new Error(state?.detail ?? 'not fetched');
+        return state.detail;
+      });
+    }
+  }
+  return agent;
 }
 
 function portOf(app: FastifyInstance, fallback: number): number {

@@ -45,8 +45,11 @@ export interface DirectoryJwks {
   keysFor(org: SignerOrganisation, kid: string): Promise<readonly CryptoKey[]>;
   /** The key-set URL for an organisation. */
   jwksUriFor(org: SignerOrganisation): string;
-  /** Key-set fetches made and how many failed (metrics). */
-  stats(): { readonly fetches: number; readonly failures: number };
+  /**
+   * Key-set fetches made and how many failed (metrics); `lastFailure` is the last failed fetch
+   * (URL and error) until the next successful one (readiness: the directory is down meanwhile).
+   */
+  stats(): { readonly fetches: number; readonly failures: number; readonly lastFailure: { readonly url: string; readonly error: string } | undefined };
   close(): Promise<void>;
 }
 
@@ -91,6 +94,7 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
 
   let fetches = 0;
   let failures = 0;
+  let lastFailure: { url: string; error: string } | undefined;
 
   /** One fetch per URL at a time: concurrent misses share it. */
   function refresh(url: string): Promise<KeySet> {
@@ -100,9 +104,11 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
       pending = fetchKeySet(agent, url, timeoutMs)
         .catch((err: unknown) => {
           failures++;
+          lastFailure = { url, error: err instanceof Error ? err.message : String(err) };
           throw err;
         })
         .then((keys) => {
+          lastFailure = undefined;
           const now = clock();
           const set: KeySet = { keys, fetchedAt: now, failedAt: undefined };
           cache.set(url, set);
@@ -140,7 +146,7 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
 
   return {
     jwksUriFor,
-    stats: () => ({ fetches, failures }),
+    stats: () => ({ fetches, failures, lastFailure }),
     async keysFor(org, kid) {
       const url = jwksUriFor(org);
       const failuresBefore = failures;

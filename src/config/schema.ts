@@ -93,6 +93,13 @@ export const AdminSchema = Closed(
   {
     port: Port('Port of the admin listener (/healthz, /readyz, /metrics).', 9090),
     host: Type.String({ default: '127.0.0.1', description: 'Address the admin listener binds.' }),
+    readinessDependencies: Type.Array(Text('Dependency name'), {
+      default: [],
+      uniqueItems: true,
+      description:
+        'Dependencies whose outage makes /readyz fail, named as in its body: `introspection`, `replayStore`, `directory`, a `crlUrls` URL. ' +
+        'Default none: a dependency every replica shares would take every replica out of service at once; /readyz still reports its state.',
+    }),
   },
   'Plain-HTTP admin listener.',
 );

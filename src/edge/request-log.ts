@@ -26,8 +26,8 @@ export function requestRecorder(metrics: GatewayMetrics | undefined) {
       'request',
     );
     if (metrics !== undefined) {
-      metrics.recordRequest(route ?? '(none)', request.method, status, ofb.upstreamMs === undefined ? undefined : ofb.upstreamMs / 1000);
-      if (ofb.errorCode !== undefined) metrics.refusals.inc({ check: ofb.failedCheck ?? 'gateway', code: ofb.errorCode });
+      metrics.recordRequest(route ?? '(none)', request.method, status, reply.elapsedTime / 1000, ofb.upstreamMs === undefined ? undefined : ofb.upstreamMs / 1000);
+      if (ofb.errorCode !== undefined) metrics.recordRefusal(route ?? '(none)', ofb.failedCheck ?? 'gateway', ofb.errorCode);
     }
     done();
   };

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '../errors.js';
 import type { ReplayStore } from './types.js';
+import { redactUrl } from '../readiness.js';
 
 export interface RedisStoreOptions {
   /** `redis://` or `rediss://` URL. */
@@ -15,7 +16,11 @@ export interface RedisStoreOptions {
   readonly keyPrefix: string;
   /** Command timeout in ms. */
   readonly timeoutMs: number;
-  /** Called with connection errors (logged by the caller); commands fail on their own. */
+  /**
+   * Called once when the connection is lost (or cannot be made), with the error naming the URL
+   * (logged by the caller); not again for each reconnection attempt until the connection is back.
+   * Commands fail on their own.
+   */
   readonly onError?: (err: Error) => void;
 }
 
@@ -29,7 +34,17 @@ export function createRedisStore(options: RedisStoreOptions): ReplayStore {
     enableOfflineQueue: true,
     maxRetriesPerRequest: 1,
   });
-  redis.on('error', (err: Error) => options.onError?.(err));
+  // ioredis emits 'error' on every failed reconnection attempt (several a second): report the
+  // outage once, then again only after the connection has come back (SPEC §7: once per change).
+  let connected = true;
+  redis.on('error', (err: Error) => {
+    if (!connected) return;
+    connected = false;
+    options.onError?.(new Error(`redis ${redactUrl(options.url)} connection failed: ${err.message}`, { cause: err }));
+  });
+  redis.on('ready', () => {
+    connected = true;
+  });
 
   const guarded = async <T>(what: string, command: () => Promise<T>): Promise<T> => {
     try {

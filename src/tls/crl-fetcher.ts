@@ -2,7 +2,9 @@
  * CRLs fetched from URLs on an interval (issue 5; peers.md: users want CRLs refreshed from their
  * distribution points, not static files). A fetched CRL replaces the previous one from that URL only
  * when it parses and verifies against the trust anchors (the caller's `accept`); a URL whose last
- * good CRL is older than `maxAgeMs` — or that never answered — is reported stale, so /readyz fails.
+ * good CRL is older than `maxAgeMs` — or that never answered — is down (SPEC §7: a /readyz
+ * dependency named by its URL). Failed attempts are kept as state, never logged per attempt:
+ * readiness logs each URL's change once.
  */
 import { request } from 'undici';
 import { crlPemFromDer } from './verify-chain.js';
@@ -14,8 +16,6 @@ export interface CrlFetcherOptions {
   readonly timeoutMs: number;
   /** Validate and apply the full set of fetched CRLs (PEM); throw to refuse it. */
   readonly apply: (pems: readonly string[]) => void;
-  /** Called after every round with the stale URLs and why (empty when all are fresh). */
-  readonly report: (stale: Readonly<Record<string, string>>) => void;
   readonly now?: () => number;
 }
 
@@ -24,6 +24,11 @@ export interface CrlFetcher {
   refresh(): Promise<void>;
   /** Refresh every `refreshMs` from now on. */
   start(): void;
+  /**
+   * Each URL's state now: down when its last good CRL is older than `maxAgeMs` or it never answered;
+   * the detail says when it was last fetched and, when the last attempt failed, why.
+   */
+  status(): Record<string, { readonly up: boolean; readonly detail: string }>;
   /** Whether every URL has been fetched (and applied) at least once. */
   readonly complete: boolean;
   stop(): void;
@@ -58,19 +63,29 @@ export function createCrlFetcher(options: CrlFetcherOptions): CrlFetcher {
 
   async function refresh(): Promise<void> {
     await Promise.all(options.urls.map(fetchOne));
-    const stale: Record<string, string> = {};
+  }
+
+  function status(): Record<string, { up: boolean; detail: string }> {
+    const states: Record<string, { up: boolean; detail: string }> = {};
     for (const url of options.urls) {
       const got = latest.get(url);
       const why = errors.get(url);
-      if (got === undefined) stale[url] = `never fetched${why ? ` (${why})` : ''}`;
-      else if (now() - got.at > options.maxAgeMs) stale[url] = `last good CRL fetched ${Math.round((now() - got.at) / 1000)} s ago${why ? ` (${why})` : ''}`;
+      const failed = why === undefined ? '' : `; last attempt failed: ${why}`;
+      if (got === undefined) {
+        states[url] = { up: false, detail: `never fetched${failed}` };
+      } else {
+        const age = now() - got.at;
+        const fetched = `last good CRL fetched ${Math.round(age / 1000)} s ago`;
+        states[url] = age > options.maxAgeMs ? { up: false, detail: `${fetched}, older than ${Math.round(options.maxAgeMs / 1000)} s${failed}` } : { up: true, detail: `${fetched}${failed}` };
+      }
     }
-    options.report(stale);
+    return states;
   }
 
   let timer: NodeJS.Timeout | undefined;
   return {
     refresh,
+    status,
     start() {
       timer ??= setInterval(() => void refresh(), options.refreshMs);
       timer.unref();

@@ -48,7 +48,7 @@ export const TlsSchema = Closed(
       description: 'CRLs fetched over HTTP(S) (DER or PEM) every crlRefreshSeconds, in addition to the `crl` files.',
     }),
     crlRefreshSeconds: Type.Integer({ minimum: 10, default: 3600, description: 'How often the crlUrls are fetched.' }),
-    crlMaxAgeSeconds: Type.Integer({ minimum: 60, default: 86400, description: 'A crlUrls CRL not refreshed for this long makes /readyz fail.' }),
+    crlMaxAgeSeconds: Type.Integer({ minimum: 60, default: 86400, description: 'A crlUrls CRL not refreshed for this long is reported down on /readyz (and fails it when listed in admin.readinessDependencies).' }),
   },
   'The mTLS listener: TLS 1.2/1.3, FAPI 1.0 Advanced §8.5 suites only on TLS 1.2, no renegotiation, no session resumption.',
 );

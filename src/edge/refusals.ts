@@ -28,6 +28,7 @@ export function answerError(error: FastifyError | Error, request: FastifyRequest
   reply.header('content-type', 'application/json; charset=utf-8');
   if (request.ofb !== null && request.ofb !== undefined) {
     request.ofb.errorCode = refusal.internalCode;
+    request.ofb.errorDetail = refusal.detail;
     reply.header('x-fapi-interaction-id', request.ofb.interactionId);
   }
   const authenticate = wwwAuthenticate(refusal);

@@ -10,6 +10,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { loggerOptions } from '../../src/edge/request-log.js';
 import { startGateway } from '../../src/server.js';
+import { ingressSource } from '../../src/tls/certificate-source.js';
+import type { FastifyRequest } from 'fastify';
 import { serverBlock, testPki } from '../helpers/gateway.js';
 import { introspectionBlock, startMockAs, tokenClaims } from '../helpers/mock-as.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -110,4 +112,19 @@ t.test('request log lines say who and why', async (tt) => {
   tt.notMatch(all, token, 'never the access token');
   tt.notMatch(all, 'not-a-token-the-as-knows', 'never a refused token either');
   tt.notMatch(all, 's3cret', 'never the introspection secret');
+});
+
+t.test('ingress mode: a refused certificate from the proxy header is named as well', async (tt) => {
+  const { dir, pki } = await testPki();
+  const { source } = ingressSource({ header: 'x-ssl-client-cert', trustedProxies: ['127.0.0.1/32'], clientCa: [join(dir, 'ca.crt')], crl: [] });
+  const request = (pem: string, from = '127.0.0.1') =>
+    ({ headers: { 'x-ssl-client-cert': encodeURIComponent(pem) }, socket: { remoteAddress: from } }) as unknown as FastifyRequest;
+  const expired = source(request(pki.expiredClient.cert));
+  tt.equal(expired.status, 'rejected');
+  if (expired.status !== 'rejected') return;
+  tt.equal(expired.reason, 'client certificate has expired');
+  tt.equal(expired.certificate?.serial, new X509Certificate(pki.expiredClient.cert).serialNumber.toUpperCase());
+  tt.match(expired.certificate?.issuer, /Guarita Dev CA/);
+  const forged = source(request(pki.expiredClient.cert, '10.9.9.9'));
+  tt.same(forged, { status: 'rejected', reason: 'x-ssl-client-cert is only accepted from a trusted proxy' }, 'a forged header is not decoded, so not named');
 });

@@ -3,34 +3,40 @@
  * guarita [--config] FILE       start the gateway
  * guarita check-config FILE     validate and print the effective configuration (secrets masked)
  * guarita dn CERT.pem           print a certificate's OFB subject DN, org_id, software_id, x5t#S256
+ * guarita --version             print the version
+ * guarita help | --help         print the usage
  * The only file that touches `process`.
  */
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { loadConfig, type Config } from './config/load.js';
+import type { Config } from './config/load.js';
 import { ConfigError } from './config/errors.js';
-import { startGateway } from './server.js';
-import { identityFromDer } from './tls/identity.js';
+import type { ClientIdentity } from './tls/identity.js';
 
 const USAGE = `usage:
   guarita [--config] routes.yaml      start the gateway
   guarita check-config routes.yaml    validate and print the effective configuration
-  guarita dn client.pem               print the OFB subject DN, org_id, software_id and x5t#S256`;
+  guarita dn client.pem               print the OFB subject DN, org_id, software_id and x5t#S256
+  guarita --version                   print the version
+  guarita help                        print this text`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     // SPEC §7: `npx guarita -- --config routes.yaml` hands the bin a literal `--` first.
     args: argv[0] === '--' ? argv.slice(1) : argv,
     allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
   });
-  if (values.help) {
+  const [command, arg] = positionals;
+  if (values.version || (command === 'version' && positionals.length === 1)) {
+    console.log(version());
+    return 0;
+  }
+  if (values.help || (command === 'help' && positionals.length === 1)) {
     console.log(USAGE);
     return 0;
   }
-  const [command, arg] = positionals;
   if (command === 'check-config') return checkConfig(arg ?? values.config);
   if (command === 'dn') return printDn(arg);
   const file = values.config ?? command;
@@ -41,11 +47,21 @@ async function main(argv: string[]): Promise<number> {
   return run(file);
 }
 
+// The gateway's modules load only for the commands that use them: `--version` and `help` answer at once.
 async function run(file: string): Promise<number> {
+  const [{ pino }, { loadConfig }, { startGateway }, { loggerOptions }] = await Promise.all([
+    import('pino'),
+    import('./config/load.js'),
+    import('./server.js'),
+    import('./edge/request-log.js'),
+  ]);
   const config = loadConfig(file);
-  const logger = pino({ level: config.log.level, base: { service: 'guarita' } });
+  const logger = pino(loggerOptions(config.log.level));
   const gateway = await startGateway(config, { logger });
-  logger.info({ port: gateway.port, routes: config.routes.length, config: config.file }, 'guarita listening');
+  logger.info(
+    { version: version(), port: gateway.port, ingressPort: gateway.ingressPort, adminPort: gateway.adminPort, routes: config.routes.length, config: config.file },
+    'guarita listening',
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -64,11 +80,12 @@ async function run(file: string): Promise<number> {
   return -1; // keep running
 }
 
-function checkConfig(file: string | undefined): number {
+async function checkConfig(file: string | undefined): Promise<number> {
   if (file === undefined) {
     console.error(USAGE);
     return 2;
   }
+  const { loadConfig } = await import('./config/load.js');
   const config = loadConfig(file);
   console.log(JSON.stringify(maskSecrets(config), null, 2));
   console.error(`${config.file}: ok (${config.routes.length} routes)`);
@@ -82,18 +99,45 @@ function maskSecrets(config: Config): unknown {
   );
 }
 
-function printDn(file: string | undefined): number {
+async function printDn(file: string | undefined): Promise<number> {
   if (file === undefined) {
     console.error(USAGE);
     return 2;
   }
-  const der = new X509Certificate(readFileSync(file)).raw;
-  const id = identityFromDer(der);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    console.error(`guarita dn: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return 2;
+  }
+  const { identityFromDer } = await import('./tls/identity.js');
+  let id: ClientIdentity;
+  try {
+    id = identityFromDer(new X509Certificate(bytes).raw);
+  } catch {
+    // One line an operator can act on; OpenSSL's and the ASN.1 library's text says nothing more.
+    console.error(`guarita dn: ${file} is not an X.509 certificate (PEM or DER); a private key or CSR is not one`);
+    return 2;
+  }
   console.log(`subject_dn:  ${id.subjectDn}`);
   console.log(`org_id:      ${id.orgId ?? '(none)'}`);
   console.log(`software_id: ${id.softwareId ?? '(none)'}`);
   console.log(`x5t#S256:    ${id.thumbprint}`);
   return 0;
+}
+
+/** The `version` of the package.json next to this module (dist/src/cli.js → ../../package.json). */
+function version(): string {
+  for (const relative of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'guarita' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here: try the next level up
+    }
+  }
+  return 'unknown';
 }
 
 main(process.argv.slice(2)).then(

@@ -7,6 +7,7 @@ import type { Route } from './config/load.js';
 import type { TokenInfo } from './clients/introspection.js';
 import type { ConsentRecord } from './clients/consent-lookup.js';
 import type { IdempotencyHandle } from './checks/idempotency.js';
+import type { CertificateNames } from './tls/client-certificate.js';
 
 export class OfbContext {
   /** The request's own x-fapi-interaction-id when valid, else a fresh UUID v4 (SPEC §1 row 1). */
@@ -21,6 +22,8 @@ export class OfbContext {
   identity: ClientIdentity | undefined = undefined;
   /** DER of the verified client certificate. */
   certificateDer: Buffer | undefined = undefined;
+  /** Subject, issuer and serial of a presented certificate that was refused (logs only, SPEC §7). */
+  refusedCertificate: CertificateNames | undefined = undefined;
   /** Name of the check that refused the request (logs, metrics). */
   failedCheck: string | undefined = undefined;
   /** OAuth client id of the access token (SPEC §1 rows 3–5). */
@@ -31,6 +34,8 @@ export class OfbContext {
   consentId: string | undefined = undefined;
   /** Internal catalogue code of the gateway's refusal, if any (logs, metrics: unique per failure). */
   errorCode: string | undefined = undefined;
+  /** The public `detail` of the gateway's refusal, as sent to the client (logs). */
+  errorDetail: string | undefined = undefined;
   /** performance.now() when the request was handed to the upstream. */
   forwardedAt = 0;
   /** Milliseconds until the upstream's response headers arrived. */

@@ -78,9 +78,18 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   const guard = (source: CertificateSource): CertificateSource =>
     crlFetcher === undefined ? source : revocationGuard(source, () => crlFetcher.complete);
 
+  // The admin port is claimed first: a busy one fails start-up before any listener says it is up.
+  // Until the gateway's own listeners are up, /readyz says so (SPEC §7: ready means listeners up).
+  readiness.set('listeners', 'the gateway listeners are not up yet');
+  const admin = config.admin === undefined ? undefined : await listenAdmin(buildAdmin(metrics, readiness), config.admin, log);
   const app = await buildApp(config, { logger, tls, metrics, services, certificates: guard(socketSource) });
   const connections = [new ConnectionTracker(app.server, 'secureConnection')];
-  await app.listen({ port: config.server.port, host: config.server.host });
+  try {
+    await app.listen({ port: config.server.port, host: config.server.host });
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
   tls.attach(app.server as unknown as HttpsServer);
   let ingressApp: FastifyInstance | undefined;
   if (ingressSettings !== undefined && ingress !== undefined) {
@@ -88,6 +97,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     connections.push(new ConnectionTracker(ingressApp.server, 'connection'));
     await ingressApp.listen({ port: ingressSettings.port, host: ingressSettings.host });
   }
+  readiness.set('listeners', undefined);
 
   // SPEC §3: certificates, keys, trust anchors and CRLs reload when their files change; broken
   // new material keeps the old in service and shows on /readyz.
@@ -109,7 +119,6 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     options.reloadDebounceMs,
   );
 
-  let admin: FastifyInstance | undefined;
   let probeAgent: Agent | undefined;
   if (config.admin) {
     probeAgent = addDependencyProbes(readiness, config, services, crlFetcher);
@@ -122,11 +131,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
         if (notAfter < Date.now()) throw new Error(`server certificate ${file} expired at ${new Date(notAfter).toISOString()}`);
       }
     });
-    // The first round before the admin listener answers: /readyz lists every dependency from the start.
+    // A first round now: /readyz lists every dependency from the moment the listeners are up.
     await readiness.run();
     readiness.start();
-    admin = buildAdmin(metrics, readiness);
-    await admin.listen({ port: config.admin.port, host: config.admin.host });
   }
 
   return {
@@ -206,6 +213,19 @@ function addDependencyProbes(readiness: Readiness, config: Config, services: Ser
     }
   }
   return agent;
+}
+
+/** Listen on the admin port, or fail start-up naming it (SPEC §7); logs where it listens. */
+async function listenAdmin(admin: FastifyInstance, at: { readonly port: number; readonly host: string }, log: FastifyBaseLogger): Promise<FastifyInstance> {
+  try {
+    await admin.listen({ port: at.port, host: at.host });
+  } catch (err) {
+    await admin.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`admin listener: cannot listen on ${at.host}:${at.port} (${code === 'EADDRINUSE' ? 'port already in use' : (code ?? 'error')})`, { cause: err });
+  }
+  log.info({ adminPort: portOf(admin, at.port), adminHost: at.host }, 'admin listener up');
+  return admin;
 }
 
 function portOf(app: FastifyInstance, fallback: number): number {

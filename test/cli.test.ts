@@ -1,7 +1,8 @@
 // SPEC §7: the installed bin — `guarita --config FILE` / `guarita FILE`; bad config exits non-zero without listening.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -38,11 +39,12 @@ t.test('guarita FILE starts, serves, and drains on SIGTERM (exit 0)', async (tt)
   const upstream = await startUpstream(tt);
   const { dir, pki } = await testPki();
   const port = await freePort();
+  const adminPort = await freePort();
   const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
   writeFileSync(
     file,
     serverBlock(dir).replace('port: 0', `port: ${port}`) +
-      `log: { level: info }\nroutes:\n  - path: /open-banking/accounts/v2\n    upstream: ${upstream.url}\n    fapi: true\n`,
+      `admin: { port: ${adminPort}, host: 127.0.0.1 }\nlog: { level: info }\nroutes:\n  - path: /open-banking/accounts/v2\n    upstream: ${upstream.url}\n    fapi: true\n`,
   );
   const p = run([file]);
   tt.teardown(() => p.child.kill('SIGKILL'));
@@ -68,6 +70,13 @@ t.test('guarita FILE starts, serves, and drains on SIGTERM (exit 0)', async (tt)
   tt.equal(entry.orgId, pki.client1.orgId);
   tt.equal(entry.path, '/open-banking/accounts/v2/accounts');
   tt.notMatch(logs, 'secret-in-query', 'SPEC §7: never a query string (tokens) in logs');
+  const lines = logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const adminUp = lines.findIndex((l) => l.adminPort === adminPort);
+  tt.ok(adminUp >= 0, 'the admin listener address is logged');
+  tt.ok(adminUp < lines.findIndex((l) => l.msg === 'guarita listening'), 'before the gateway says it is listening');
+  tt.equal(lines.find((l) => l.msg === 'guarita listening')?.adminPort, adminPort);
+  tt.match(entry.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'SPEC §7: ISO 8601 time');
+  tt.equal(entry.level, 'info', 'SPEC §7: level by name');
 });
 
 t.test('check-config prints the effective config with secrets masked; dn prints the OFB DN', async (tt) => {
@@ -107,4 +116,58 @@ t.test('an expired server certificate at start is a clear error', async (tt) => 
   const p = run(['--config', file]);
   tt.equal(await p.exited, 2);
   tt.match(p.output().err, /server\.tls\.certificates\[0\]\.cert: server certificate expired on/);
+});
+
+t.test('--version, help and --help', async (tt) => {
+  const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+  for (const args of [['--version'], ['-v'], ['version']]) {
+    const p = run(args);
+    tt.equal(await p.exited, 0, `${args.join(' ')} exits 0`);
+    tt.equal(p.output().out, `${pkg.version}\n`, `${args.join(' ')} prints the package version`);
+  }
+  for (const args of [['help'], ['--help'], ['-h']]) {
+    const p = run(args);
+    tt.equal(await p.exited, 0, `${args.join(' ')} exits 0`);
+    tt.match(p.output().out, /^usage:/, `${args.join(' ')} prints the usage, not "configuration error: help"`);
+    tt.match(p.output().out, 'guarita --version');
+    tt.equal(p.output().err, '');
+  }
+});
+
+t.test('dn on a key, on garbage and on a missing file: one clear line, exit 2', async (tt) => {
+  const { dir } = await testPki();
+  const garbage = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'garbage.pem');
+  writeFileSync(garbage, 'not a certificate\n');
+  for (const file of [join(dir, 'client1.key'), garbage]) {
+    const p = run(['dn', file]);
+    tt.equal(await p.exited, 2);
+    const { out, err } = p.output();
+    tt.equal(out, '');
+    tt.equal(err, `guarita dn: ${file} is not an X.509 certificate (PEM or DER); a private key or CSR is not one\n`);
+    tt.notMatch(err, /error:[0-9A-F]{8}|routines|ERR_|asn1|decoder/i, 'no OpenSSL or library text');
+  }
+  const missing = run(['dn', join(dir, 'no-such.crt')]);
+  tt.equal(await missing.exited, 2);
+  tt.equal(missing.output().err, `guarita dn: cannot read ${join(dir, 'no-such.crt')} (ENOENT)\n`);
+});
+
+t.test('a busy admin port fails start-up, naming the port, before the gateway says it is up', async (tt) => {
+  const { dir } = await testPki();
+  const blocker = createServer();
+  await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+  tt.teardown(() => new Promise<void>((done) => blocker.close(() => done())));
+  const busy = (blocker.address() as { port: number }).port;
+  const port = await freePort();
+  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  writeFileSync(
+    file,
+    serverBlock(dir).replace('port: 0', `port: ${port}`) +
+      `admin: { port: ${busy}, host: 127.0.0.1 }\nlog: { level: info }\nroutes:\n  - path: /x\n    upstream: http://127.0.0.1:1\n`,
+  );
+  const p = run([file]);
+  tt.teardown(() => p.child.kill('SIGKILL'));
+  tt.not(await p.exited, 0);
+  const { out, err } = p.output();
+  tt.match(err, `admin listener: cannot listen on 127.0.0.1:${busy} (port already in use)`);
+  tt.notMatch(out, /listening/i, 'no listener claimed to be up');
 });

@@ -28,6 +28,7 @@ export const clientCertificateCheck: CheckDefinition = {
           request.ofb.certificateDer = state.der;
           return;
         case 'rejected':
+          request.ofb.refusedCertificate = state.certificate;
           throw new ClientCertificateError(state.reason, { cause: state.cause });
         case 'absent':
           if (required) throw new ClientCertificateError('a client certificate is required on this route (mTLS)');

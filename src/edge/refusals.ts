@@ -24,17 +24,30 @@ import {
 /** The one error handler: any error → OFB ResponseError body with the FAPI headers. */
 export function answerError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const refusal = toGatewayError(error);
-  if (refusal.statusCode >= 500) request.log.warn({ err: refusal.cause ?? error, interactionId: request.ofb?.interactionId }, refusal.detail);
+  // The cause in one line, no stack: during an outage every request is refused, and a stack trace
+  // per request would bury the one "dependency is down" line (SPEC §7). Stacks only for 500s.
+  if (refusal.statusCode >= 500) {
+    const cause = refusal.cause ?? error;
+    if (refusal.statusCode === 500) request.log.error({ err: cause, interactionId: request.ofb?.interactionId }, refusal.detail);
+    else request.log.warn({ cause: describeCause(cause), interactionId: request.ofb?.interactionId }, refusal.detail);
+  }
   reply.code(refusal.statusCode);
   reply.header('content-type', 'application/json; charset=utf-8');
   if (request.ofb !== null && request.ofb !== undefined) {
     request.ofb.errorCode = refusal.internalCode;
+    request.ofb.errorDetail = refusal.detail;
     reply.header('x-fapi-interaction-id', request.ofb.interactionId);
   }
   const authenticate = wwwAuthenticate(refusal);
   if (authenticate !== undefined) reply.header('www-authenticate', authenticate);
   if (refusal.headers) reply.headers(refusal.headers);
   return reply.send(errorBody(refusal));
+}
+
+function describeCause(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const code = (cause as { code?: unknown }).code;
+  return `${cause.name}${typeof code === 'string' ? ` ${code}` : ''}: ${cause.message}`;
 }
 
 /** Fastify's own errors (body too large, bad media type ...) mapped into the catalogue. */

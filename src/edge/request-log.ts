@@ -1,6 +1,20 @@
 /** The request's log line and metrics, written once when its response has been sent (SPEC §7). */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pino, type LoggerOptions } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
+
+/**
+ * The gateway's pino options (SPEC §7): ISO 8601 `time`, `level` by name, no pid or hostname.
+ * The CLI builds its logger from these; tests use them to read the lines as operators will.
+ */
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    base: { service: 'guarita' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+}
 
 /** One JSON log line per request (SPEC §7) — never the query string, a token or a body — and the metrics. */
 export function requestRecorder(metrics: GatewayMetrics | undefined) {
@@ -12,14 +26,18 @@ export function requestRecorder(metrics: GatewayMetrics | undefined) {
     if ((request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') === true) request.log.info(
       {
         interactionId: ofb.interactionId,
+        clientId: ofb.clientId,
+        orgId: ofb.identity?.orgId,
+        softwareId: ofb.identity?.softwareId,
+        consentId: ofb.consentId,
         method: request.method,
         path: ofb.path,
         route,
         status,
         failedCheck: ofb.failedCheck,
-        orgId: ofb.identity?.orgId,
-        softwareId: ofb.identity?.softwareId,
-        clientId: ofb.clientId,
+        refusal: ofb.errorCode,
+        detail: ofb.errorDetail,
+        certificate: ofb.refusedCertificate,
         latencyMs: Math.round(reply.elapsedTime * 100) / 100,
         upstreamMs: ofb.upstreamMs === undefined ? undefined : Math.round(ofb.upstreamMs * 100) / 100,
       },

@@ -8,7 +8,15 @@ import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { ABSENT, UNPARSEABLE, describeVerifyError, identityOf, socketCertificate, type CertificateState } from './client-certificate.js';
+import {
+  ABSENT,
+  UNPARSEABLE,
+  describeVerifyError,
+  identityOf,
+  rejectedCertificate,
+  socketCertificate,
+  type CertificateState,
+} from './client-certificate.js';
 import { decodeCertificateHeader } from './certificate-header.js';
 import { thumbprintOf } from './identity.js';
 import { createTrustStore, verifyClientCertificate, type TrustStore } from './verify-chain.js';
@@ -66,7 +74,7 @@ export function ingressSource(settings: IngressSettings): IngressSource {
     let state = verified.get(key);
     if (state === undefined) {
       const result = verifyClientCertificate(decoded.der, store);
-      state = result.ok ? verifiedState(decoded.der) : { status: 'rejected', reason: describeVerifyError(result.code) };
+      state = result.ok ? verifiedState(decoded.der) : rejectedCertificate(describeVerifyError(result.code), decoded.der);
       verified.set(key, state);
     }
     return state;
@@ -105,6 +113,6 @@ export function revocationGuard(source: CertificateSource, known: () => boolean)
   return (request) => {
     const state = source(request);
     if (state.status !== 'verified' || known()) return state;
-    return { status: 'rejected', reason: 'client certificate revocation status is unknown (a configured CRL could not be fetched yet)' };
+    return rejectedCertificate('client certificate revocation status is unknown (a configured CRL could not be fetched yet)', state.der);
   };
 }

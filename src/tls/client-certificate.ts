@@ -4,16 +4,31 @@
  * once per connection and once per distinct certificate (bounded cache), never per request.
  */
 import type { TLSSocket } from 'node:tls';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { LRUCache } from 'lru-cache';
-import { identityFromDer, thumbprintOf, type ClientIdentity } from './identity.js';
+import { identityFromDer, rfc4514Dn, thumbprintOf, type ClientIdentity } from './identity.js';
 
 /** The public detail when a verified certificate's DER cannot be read for its identity. */
 export const UNPARSEABLE = 'the client certificate could not be parsed as an X.509 certificate';
 
+/** Who a refused certificate names, for the log line (SPEC §7): never sent to the client. */
+export interface CertificateNames {
+  /** Subject DN in the OFB RFC 4514 form (what `guarita dn` prints). */
+  readonly subject: string;
+  /** Issuer DN, same form. */
+  readonly issuer: string;
+  /** Serial number, upper-case hex (as OpenSSL prints it). */
+  readonly serial: string;
+}
+
 export type CertificateState =
   | { readonly status: 'absent' }
-  /** `reason` is the public detail (never a library's text); `cause` only goes to the logs. */
-  | { readonly status: 'rejected'; readonly reason: string; readonly cause?: unknown }
+  /**
+   * `reason` is the public detail (never a library's text); `cause` and `certificate` (the refused
+   * certificate's names, when it could be parsed) only go to the logs.
+   */
+  | { readonly status: 'rejected'; readonly reason: string; readonly cause?: unknown; readonly certificate?: CertificateNames }
   | { readonly status: 'verified'; readonly identity: ClientIdentity; readonly der: Buffer };
 
 /** No certificate presented (shared, frozen). */
@@ -41,12 +56,31 @@ function computeState(socket: TLSSocket): CertificateState {
   const der = typeof socket.getPeerCertificate === 'function' ? (socket.getPeerCertificate(false) as { raw?: Buffer }).raw : undefined;
   if (der === undefined) return ABSENT;
   if (!socket.authorized) {
-    return { status: 'rejected', reason: describeVerifyError(socket.authorizationError) };
+    return rejectedCertificate(describeVerifyError(socket.authorizationError), der);
   }
   try {
     return { status: 'verified', identity: identityOf(der), der };
   } catch (err) {
     return { status: 'rejected', reason: UNPARSEABLE, cause: err };
+  }
+}
+
+/** A refusal of certificate `der`, naming it for the logs when it parses (refusals only: not the hot path). */
+export function rejectedCertificate(reason: string, der: Uint8Array): CertificateState {
+  const certificate = certificateNames(der);
+  return certificate === undefined ? { status: 'rejected', reason } : { status: 'rejected', reason, certificate };
+}
+
+/** Subject, issuer and serial of a DER certificate; undefined when it is not one. */
+export function certificateNames(der: Uint8Array): CertificateNames | undefined {
+  try {
+    const tbs = AsnConvert.parse(der, Certificate).tbsCertificate;
+    let serial = Buffer.from(tbs.serialNumber);
+    // DER INTEGER: a leading zero byte only keeps a positive number positive.
+    if (serial.length > 1 && serial[0] === 0) serial = serial.subarray(1);
+    return { subject: rfc4514Dn(tbs.subject), issuer: rfc4514Dn(tbs.issuer), serial: serial.toString('hex').toUpperCase() };
+  } catch {
+    return undefined;
   }
 }
 

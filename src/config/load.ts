@@ -32,6 +32,12 @@ export interface Config extends Omit<RawConfig, 'routes'> {
   /** Absolute path of the file the configuration came from. */
   readonly file: string;
   readonly routes: readonly Route[];
+  /**
+   * Things that load but deserve a look, one sentence each, for the caller to log: a
+   * `${VAR:-default}` whose variable is unset (the shipped routes.yaml falls back to sandbox
+   * secrets), a plain `http://` introspection, consent or directory URL to a non-loopback host.
+   */
+  readonly warnings: readonly string[];
 }
 
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, coerceTypes: false });
@@ -67,7 +73,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     throw new ConfigError(path, line, undefined, `invalid YAML: ${yamlError.message.split('\n')[0]}`);
   }
   refuseAliasKeys(doc, path, lineOf);
-  interpolateEnv(doc, env, path, lineOf);
+  const warnings: string[] = [];
+  interpolateEnv(doc, env, path, lineOf, warnings);
 
   const raw = toJS(doc, path, lineOf);
   if (!validate(raw)) {
@@ -85,7 +92,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     if (problem) throw problemError(problem);
   }
   const routes = config.routes.map((r, index) => resolveRoute(r, index, config.defaults.timeoutMs));
-  const resolved: Config = { ...config, file: path, routes };
+  warnings.push(...plainHttpWarnings(config));
+  const resolved: Config = { ...config, file: path, routes, warnings };
   for (const route of routes) {
     for (const rule of ROUTE_RULE_LIST) {
       const [problem] = rule.validate?.(route, resolved) ?? [];
@@ -161,7 +169,7 @@ const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\{[^{}]*\})*))?\
  * a well-formed placeholder (`${MY-SECRET}`, `${A:-${B}}`) is an error: it would otherwise become the
  * value verbatim (a secret of "${MY-SECRET}").
  */
-function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lineOf: (n: Node) => number | undefined): void {
+function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lineOf: (n: Node) => number | undefined, warnings: string[]): void {
   visit(doc, {
     Scalar(key, node, ancestry) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return;
@@ -179,6 +187,10 @@ function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lin
         const set = env[name];
         const value = set === undefined || set === '' ? fallback : set;
         if (value === undefined) fail(`environment variable ${name} is not set`);
+        if (value !== undefined && (set === undefined || set === '')) {
+          // The default is not repeated: it may be a secret.
+          warnings.push(`${keyPathOfNode(ancestry, node)} uses its \${${name}:-...} default: the environment variable is ${set === undefined ? 'unset' : 'empty'}`);
+        }
         out += literal + value;
         last = match.index + whole.length;
       }
@@ -187,6 +199,36 @@ function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, path: string, lin
       node.value = out + rest;
     },
   });
+}
+
+/** URLs the gateway sends credentials or trusts keys from: plain http is fine on loopback only. */
+function plainHttpWarnings(config: RawConfig): string[] {
+  const urls: [string, string | undefined][] = [
+    ['introspection.endpoint', config.introspection?.endpoint],
+    ['introspection.consentLookup.url', config.introspection?.consentLookup?.url],
+    ['directory.jwksUri', config.directory?.jwksUri],
+  ];
+  const warnings: string[] = [];
+  for (const [key, url] of urls) {
+    if (url === undefined || !/^http:\/\//i.test(url)) continue;
+    const host = hostOf(url);
+    if (host !== undefined && isLoopbackHost(host)) continue;
+    warnings.push(`${key} uses plain http:// to ${host ?? 'a host that does not parse'}: credentials and answers travel unencrypted; use https:// (plain http is for loopback only)`);
+  }
+  return warnings;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    // A template placeholder ({orgId}, {consentId}) never sits in the host of a valid URL.
+    return new URL(url.replace(/\{[^{}]*\}/g, 'x')).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === '::ffff:127.0.0.1' || /^::ffff:7f/.test(host);
 }
 
 /** `routes[0].upstream` for a node reached through `ancestry` (as visit() reports it). */

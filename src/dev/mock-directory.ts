@@ -4,10 +4,12 @@
  * fetches and able to play an outage. Plus PS256 organisation keys and a signer for request bodies.
  * Never for production.
  */
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CompactSign, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, CompactSign, exportJWK, generateKeyPair, importPKCS8, type CryptoKey, type JWK } from 'jose';
 
 /** An organisation's PS256 signing key (what the participant registers in the directory). */
 export interface OrgSigningKey {
@@ -23,6 +25,36 @@ export async function generateOrgKey(orgId: string, kid: string = randomUUID()):
   const { privateKey, publicKey } = await generateKeyPair('PS256', { extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'PS256' };
   return { orgId, kid, privateKey, publicJwk };
+}
+
+/** The file of a client's request-signing key in the dev PKI directory: `client1-signing.key`. */
+export function orgKeyFile(certDir: string, client: string): string {
+  return join(certDir, `${client}-signing.key`);
+}
+
+/**
+ * A client organisation's signing key kept in the dev PKI directory (`<client>-signing.key`, RSA
+ * 2048 PKCS#8 PEM, mode 0600), so that `npm run sandbox` publishes the key that
+ * `npm run sandbox:sign` signs with. Written when missing. The kid is the key's RFC 7638
+ * thumbprint: the same for every process that reads the file.
+ */
+export async function orgKeyFromDir(certDir: string, client: string, orgId: string): Promise<OrgSigningKey> {
+  const file = orgKeyFile(certDir, client);
+  if (!existsSync(file)) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    try {
+      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+      chmodSync(file, 0o600);
+    } catch (err) {
+      // Another process (the sandbox, the sign script) wrote it first: read theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  const pem = readFileSync(file, 'utf8');
+  const jwk = createPublicKey(pem).export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  const publicJwk: JWK = { kty: jwk.kty, n: jwk.n, e: jwk.e, kid, use: 'sig', alg: 'PS256' };
+  return { orgId, kid, privateKey: await importPKCS8(pem, 'PS256'), publicJwk };
 }
 
 /**

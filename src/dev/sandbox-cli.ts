@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startSandbox } from './sandbox.js';
+import { orgKeyFromDir } from './mock-directory.js';
 import { identityFromDer } from '../tls/identity.js';
 
 async function main(certDir: string): Promise<void> {
@@ -22,9 +23,13 @@ async function main(certDir: string): Promise<void> {
     if (id.orgId === undefined || id.softwareId === undefined) throw new Error(`${name}.crt has no OFB org_id/software_id`);
     return { cert, key: read(`${name}.key`), orgId: id.orgId, softwareId: id.softwareId };
   };
+  const [client1, client2] = [client('client1'), client('client2')];
+  // The signing keys `npm run sandbox:sign` signs with (written into certs/ when missing).
+  const orgKeys = { client1: await orgKeyFromDir(certDir, 'client1', client1.orgId), client2: await orgKeyFromDir(certDir, 'client2', client2.orgId) };
   const sandbox = await startSandbox(
-    { ca: { cert: read('ca.crt'), key: '' }, server: { cert: read('server.crt'), key: read('server.key') }, client1: client('client1'), client2: client('client2') },
+    { ca: { cert: read('ca.crt'), key: '' }, server: { cert: read('server.crt'), key: read('server.key') }, client1, client2 },
     { bank: 9001, as: 9100, directory: 9200 },
+    orgKeys,
   );
   console.log(`sandbox up: bank API ${sandbox.bank.url}, authorization server ${sandbox.as.url}, directory ${sandbox.directory.url}`);
   console.log('tokens the authorization server knows (bound to the certificates in certs/):');
@@ -32,7 +37,8 @@ async function main(certDir: string): Promise<void> {
   console.log(`\nstart the gateway in another terminal:  npx guarita routes.yaml\nthen try:
   curl --cacert ${certDir}/ca.crt --cert ${certDir}/client1.crt --key ${certDir}/client1.key \\
        -H "x-fapi-interaction-id: $(node -p 'crypto.randomUUID()')" -H "Authorization: Bearer ${sandbox.tokens.accounts}" \\
-       https://localhost:8443/open-banking/accounts/v2/accounts`);
+       https://localhost:8443/open-banking/accounts/v2/accounts
+a signed payment:  npm run sandbox:sign   (prints the curl command; --org 2 signs as client2)`);
   const stop = () => void sandbox.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -33,6 +33,13 @@ export interface SandboxTokens {
   readonly payments: string;
   /** client2, bound to client2's certificate. */
   readonly client2Accounts: string;
+  /** client2, bound to client2's certificate, payments scope (consent CONSUMED, like `payments`). */
+  readonly client2Payments: string;
+}
+
+/** The value of a sandbox token (`sandbox-<name>`): the same at every start, so scripts can use it. */
+export function sandboxTokenValue(name: 'accounts' | 'rejected-consent' | 'payments' | 'client2-accounts' | 'client2-payments'): string {
+  return `sandbox-${name}`;
 }
 
 export interface Sandbox {
@@ -51,19 +58,23 @@ export interface SandboxPorts {
   readonly directory?: number;
 }
 
-export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}): Promise<Sandbox> {
+/**
+ * `orgKeys`: the client organisations' signing keys to publish (`npm run sandbox` passes those kept
+ * in certs/, see orgKeyFromDir); fresh ones by default.
+ */
+export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}, orgKeys?: Sandbox['orgKeys']): Promise<Sandbox> {
   const bank = await startMockBank(ports.bank ?? 0);
   const as = await startMockAuthorizationServer({ port: ports.as ?? 0, clientSecret: SANDBOX_CLIENT_SECRET });
   const directory = await startMockDirectory({ cert: pki.server.cert, key: pki.server.key, port: ports.directory ?? 0 });
-  const orgKeys = { client1: await generateOrgKey(pki.client1.orgId), client2: await generateOrgKey(pki.client2.orgId) };
+  orgKeys ??= { client1: await generateOrgKey(pki.client1.orgId), client2: await generateOrgKey(pki.client2.orgId) };
   directory.publish(pki.client1.orgId, [orgKeys.client1.publicJwk]);
   directory.publish(pki.client2.orgId, [orgKeys.client2.publicJwk]);
 
   const exp = () => Math.floor(Date.now() / 1000) + 24 * 3600;
   const bound = (client: Pem) => ({ 'x5t#S256': thumbprintOf(new X509Certificate(client.cert).raw) });
   const consent = (id: string, status: string, clientId: string, permissions: string[]) => ({ id, status, clientId, permissions });
-  const token = (name: string, claims: Record<string, unknown>) => {
-    const value = `sandbox-${name}`;
+  const token = (name: Parameters<typeof sandboxTokenValue>[0], claims: Record<string, unknown>) => {
+    const value = sandboxTokenValue(name);
     as.tokens.set(value, { active: true, exp: exp(), ...claims });
     return value;
   };
@@ -91,6 +102,12 @@ export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}): P
       scope: 'openid accounts consent:urn:sandbox:C3',
       cnf: bound(pki.client2),
       consent: consent('urn:sandbox:C3', 'AUTHORISED', 'client2-app', ['ACCOUNTS_READ']),
+    }),
+    client2Payments: token('client2-payments', {
+      client_id: 'client2-app',
+      scope: 'openid payments consent:urn:sandbox:P2',
+      cnf: bound(pki.client2),
+      consent: consent('urn:sandbox:P2', 'CONSUMED', 'client2-app', []),
     }),
   };
   return {

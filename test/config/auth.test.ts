@@ -1,14 +1,18 @@
 // SPEC §6: token-check options are cross-checked at start (file, line, key).
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { serverBlock, testPki } from '../helpers/gateway.js';
 
+// One work dir for the file (a subdir per configuration), removed at exit.
+const workDir = mkdtempSync(join(tmpdir(), 'guarita-cfg-'));
+process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
+
 function load(text: string) {
-  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cfg-')), 'routes.yaml');
+  const file = join(mkdtempSync(join(workDir, 'cfg-')), 'routes.yaml');
   writeFileSync(file, text);
   return loadConfig(file);
 }

@@ -1,6 +1,6 @@
 // SPEC §6: routes.yaml validated at start; errors name the file, the line and the key.
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
@@ -8,8 +8,12 @@ import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { serverBlock, testPki } from '../helpers/gateway.js';
 
+// One work dir for the file (a subdir per configuration), removed at exit.
+const workDir = mkdtempSync(join(tmpdir(), 'guarita-cfg-'));
+process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
+
 function write(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cfg-')), 'routes.yaml');
+  const file = join(mkdtempSync(join(workDir, 'cfg-')), 'routes.yaml');
   writeFileSync(file, text);
   return file;
 }

@@ -57,6 +57,8 @@ async function run(file: string): Promise<number> {
   ]);
   const config = loadConfig(file);
   const logger = pino(loggerOptions(config.log.level));
+  // Said loudly at start: a sandbox secret in production, or credentials over plain http.
+  for (const warning of config.warnings) logger.warn({ config: config.file }, warning);
   const gateway = await startGateway(config, { logger });
   logger.info(
     { version: version(), port: gateway.port, ingressPort: gateway.ingressPort, adminPort: gateway.adminPort, routes: config.routes.length, config: config.file },
@@ -88,15 +90,19 @@ async function checkConfig(file: string | undefined): Promise<number> {
   const { loadConfig } = await import('./config/load.js');
   const config = loadConfig(file);
   console.log(JSON.stringify(maskSecrets(config), null, 2));
+  for (const warning of config.warnings) console.error(`${config.file}: warning: ${warning}`);
   console.error(`${config.file}: ok (${config.routes.length} routes)`);
   return 0;
 }
 
 /** Secrets never reach a terminal or a log: values of secret-looking keys are masked. */
 function maskSecrets(config: Config): unknown {
-  return JSON.parse(JSON.stringify(config), (key, value: unknown) =>
-    /secret|password/i.test(key) && typeof value === 'string' ? '********' : value,
-  );
+  return JSON.parse(JSON.stringify(config), (key, value: unknown) => {
+    if (typeof value !== 'string') return value;
+    if (/secret|password/i.test(key)) return '********';
+    // A URL's user:password (redis://user:pass@host) is a secret too.
+    return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1********@');
+  });
 }
 
 async function printDn(file: string | undefined): Promise<number> {

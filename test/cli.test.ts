@@ -94,6 +94,24 @@ t.test('check-config prints the effective config with secrets masked; dn prints 
   tt.equal(printed.routes[0]?.mtls, 'required', 'defaults shown');
   tt.notMatch(check.output().out + check.output().err, 's3cr3t-value');
 
+  // Regression: check-config printed the Redis password inside replay.url; and it says the warnings.
+  const withRedis = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  writeFileSync(
+    withRedis,
+    serverBlock(dir) +
+      `introspection: { endpoint: http://as.bank.internal/introspect, clientId: guarita, clientSecret: s3cr3t-value }
+replay: { store: redis, url: redis://guarita:r3dis-pass@127.0.0.1:6379 }
+routes:
+  - path: /x
+    upstream: http://127.0.0.1:1
+`,
+  );
+  const masked = run(['check-config', withRedis]);
+  tt.equal(await masked.exited, 0);
+  tt.notMatch(masked.output().out + masked.output().err, 'r3dis-pass', 'the password in a URL is masked');
+  tt.match(masked.output().out, 'redis://********@127.0.0.1:6379');
+  tt.match(masked.output().err, /warning: introspection\.endpoint uses plain http:\/\//, 'plain http to a non-loopback host is said');
+
   const bad = run(['check-config', join(dir, 'ca.crt')]);
   tt.not(await bad.exited, 0, 'invalid config → non-zero');
 

@@ -7,95 +7,9 @@
  * thin names for the entries, kept so call sites read as the failure they report.
  */
 
-/** OFB error codes used by the gateway (OFB API specs, ResponseError.code). */
-export type OfbErrorCode =
-  | 'NAO_ENCONTRADO'
-  | 'METODO_NAO_PERMITIDO'
-  | 'PARAMETRO_INVALIDO'
-  | 'PARAMETRO_NAO_INFORMADO'
-  | 'INVALID_CLIENT'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'BAD_SIGNATURE'
-  | 'ERRO_IDEMPOTENCIA'
-  | 'CONTEUDO_NAO_SUPORTADO'
-  | 'PAYLOAD_MUITO_GRANDE'
-  | 'CABECALHOS_MUITO_GRANDES'
-  | 'TEMPO_ESGOTADO'
-  | 'BAD_GATEWAY'
-  | 'GATEWAY_TIMEOUT'
-  | 'SERVICE_UNAVAILABLE'
-  | 'ERRO_INTERNO';
+import { REFUSALS, type BearerError, type InternalCode, type OfbErrorCode, type Refusal } from './refusal-catalogue.js';
 
-/** RFC 6750 §3.1 error values for `WWW-Authenticate: Bearer error="..."`. */
-export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
-
-/** One refusal of the catalogue: what the client sees. */
-export interface Refusal {
-  /** HTTP status, 4xx or 5xx. */
-  readonly status: number;
-  /** The OFB `ResponseError.code`; several refusals may share one (the SPEC fixes them). */
-  readonly ofbCode: OfbErrorCode;
-  /** The OFB `ResponseError.title`. */
-  readonly title: string;
-  /**
-   * The public detail when the caller gives none. At status ≥ 500 it is the only detail ever sent
-   * (STYLE.md, Errors: a fixed sentence, whatever went wrong inside).
-   */
-  readonly detail?: string;
-  /** RFC 6750 `WWW-Authenticate: Bearer error=...`, only on 401/403 token refusals. */
-  readonly bearerError?: BearerError;
-}
-
-/**
- * Every refusal the gateway makes, by internal code. The internal code is unique per failure family
- * (so logs and metrics can tell failures apart); the OFB `code` is what the SPEC fixes for the client, and is
- * shared (`UNAUTHORIZED`, `INVALID_CLIENT`, `PARAMETRO_INVALIDO` ... each answer several failures).
- * docs/refusals.md documents each entry; test/errors.test.ts keeps the two in step.
- */
-export const REFUSALS = {
-  ROUTE_NOT_FOUND: { status: 404, ofbCode: 'NAO_ENCONTRADO', title: 'Recurso não encontrado', detail: 'no route is configured for this path' },
-  METHOD_NOT_ALLOWED: { status: 405, ofbCode: 'METODO_NAO_PERMITIDO', title: 'Método não permitido', detail: 'this path does not accept this HTTP method' },
-  REQUEST_MALFORMED: { status: 400, ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido' },
-  CLIENT_CERTIFICATE_INVALID: { status: 401, ofbCode: 'INVALID_CLIENT', title: 'Certificado de cliente inválido' },
-  TOKEN_MISSING: { status: 401, ofbCode: 'UNAUTHORIZED', title: 'Não autorizado', bearerError: 'invalid_request' },
-  TOKEN_INVALID: { status: 401, ofbCode: 'UNAUTHORIZED', title: 'Não autorizado', bearerError: 'invalid_token' },
-  SCOPE_INSUFFICIENT: { status: 403, ofbCode: 'FORBIDDEN', title: 'Acesso negado', bearerError: 'insufficient_scope' },
-  CONSENT_FORBIDDEN: { status: 403, ofbCode: 'FORBIDDEN', title: 'Acesso negado' },
-  JWS_BAD_SIGNATURE: { status: 400, ofbCode: 'BAD_SIGNATURE', title: 'Assinatura inválida' },
-  JWS_CLAIM_INVALID: { status: 403, ofbCode: 'INVALID_CLIENT', title: 'Cliente inválido' },
-  IDEMPOTENCY_KEY_MISSING: { status: 422, ofbCode: 'PARAMETRO_NAO_INFORMADO', title: 'Parâmetro não informado' },
-  IDEMPOTENCY_KEY_INVALID: { status: 422, ofbCode: 'PARAMETRO_INVALIDO', title: 'Parâmetro inválido' },
-  IDEMPOTENCY_DATA_MISMATCH: {
-    status: 422,
-    ofbCode: 'ERRO_IDEMPOTENCIA',
-    title: 'Erro de idempotência',
-    detail: 'the message content (claim data) differs from the content stored under this x-idempotency-key',
-  },
-  IDEMPOTENCY_IN_PROGRESS: {
-    status: 409,
-    ofbCode: 'ERRO_IDEMPOTENCIA',
-    title: 'Requisição em processamento',
-    detail: 'a request with this x-idempotency-key is still being processed; retry later',
-  },
-  REQUEST_TIMEOUT: { status: 408, ofbCode: 'TEMPO_ESGOTADO', title: 'Tempo esgotado', detail: 'the request was not received in time' },
-  PAYLOAD_TOO_LARGE: { status: 413, ofbCode: 'PAYLOAD_MUITO_GRANDE', title: 'Payload muito grande', detail: 'the request body exceeds the size limit' },
-  MEDIA_TYPE_UNSUPPORTED: { status: 415, ofbCode: 'CONTEUDO_NAO_SUPORTADO', title: 'Tipo de conteúdo não suportado' },
-  EXPECTATION_FAILED: { status: 417, ofbCode: 'PARAMETRO_INVALIDO', title: 'Expectativa não suportada', detail: 'only Expect: 100-continue is supported' },
-  HEADERS_TOO_LARGE: { status: 431, ofbCode: 'CABECALHOS_MUITO_GRANDES', title: 'Cabeçalhos muito grandes', detail: 'the request headers exceed the size limit' },
-  INTERNAL_ERROR: { status: 500, ofbCode: 'ERRO_INTERNO', title: 'Erro interno', detail: 'the gateway could not process the request' },
-  UPSTREAM_UNREACHABLE: { status: 502, ofbCode: 'BAD_GATEWAY', title: 'Bad gateway', detail: 'the upstream service could not be reached' },
-  SERVICE_UNAVAILABLE: {
-    status: 503,
-    ofbCode: 'SERVICE_UNAVAILABLE',
-    title: 'Serviço indisponível',
-    detail: 'a service the gateway depends on is unavailable; try again later',
-  },
-  UPSTREAM_TIMEOUT: { status: 504, ofbCode: 'GATEWAY_TIMEOUT', title: 'Gateway timeout', detail: 'the upstream service did not answer in time' },
-} as const satisfies Record<string, Refusal>;
-
-/** The internal code of a refusal: unique per failure family, UPPER_SNAKE. */
-export type InternalCode = keyof typeof REFUSALS;
+export { REFUSALS, type BearerError, type InternalCode, type OfbErrorCode, type Refusal };
 
 export interface GatewayErrorOptions {
   /** Internal cause: logged, never sent to the client. */
@@ -123,50 +37,21 @@ export class GatewayError extends Error {
   readonly scope: string | undefined;
   readonly headers: Record<string, string> | undefined;
 
-  constructor(internalCode: InternalCode, detail?: string, options?: GatewayErrorOptions);
-  /**
-   * @deprecated The positional form of before the catalogue; it resolves to the one catalogue entry
-   * with this status, code and title, and throws a TypeError when there is none or more than one.
-   * Use `new GatewayError('<INTERNAL_CODE>', detail)` or a subclass.
-   */
-  constructor(statusCode: number, code: OfbErrorCode, title: string, detail: string, options?: GatewayErrorOptions);
-  constructor(
-    first: InternalCode | number,
-    second?: string,
-    third?: GatewayErrorOptions | string,
-    fourth?: string,
-    fifth?: GatewayErrorOptions,
-  ) {
-    const positional = typeof first === 'number';
-    const internalCode = positional ? lookUp(first, second as OfbErrorCode, third as string) : first;
+  constructor(internalCode: InternalCode, detail?: string, options: GatewayErrorOptions = {}) {
     const entry: Refusal = REFUSALS[internalCode];
-    const given = positional ? fourth : second;
-    const options = (positional ? fifth : (third as GatewayErrorOptions | undefined)) ?? {};
-    const detail = entry.status >= 500 || given === undefined ? entry.detail : given;
-    if (detail === undefined) throw new TypeError(`GatewayError ${internalCode} needs a detail`);
-    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    const text = entry.status >= 500 || detail === undefined ? entry.detail : detail;
+    if (text === undefined) throw new TypeError(`GatewayError ${internalCode} needs a detail`);
+    super(text, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.internalCode = internalCode;
     this.statusCode = entry.status;
     this.code = entry.ofbCode;
     this.title = entry.title;
-    this.detail = detail;
+    this.detail = text;
     this.bearerError = entry.bearerError;
     this.scope = options.scope;
     this.headers = options.headers;
   }
-}
-
-/** The one internal code with this status, OFB code and title (the deprecated positional constructor). */
-function lookUp(status: number, ofbCode: OfbErrorCode, title: string): InternalCode {
-  const matches = (Object.keys(REFUSALS) as InternalCode[]).filter((key) => {
-    const entry: Refusal = REFUSALS[key];
-    return entry.status === status && entry.ofbCode === ofbCode && entry.title === title;
-  });
-  if (matches.length !== 1) {
-    throw new TypeError(`no single catalogue entry for ${status} ${ofbCode} "${title}" (${matches.join(', ') || 'none'}); use new GatewayError('<INTERNAL_CODE>', detail)`);
-  }
-  return matches[0] as InternalCode;
 }
 
 /** SPEC §1 row 0: no route for this path (or method). */

@@ -153,15 +153,6 @@ t.test('WWW-Authenticate comes from the catalogue (RFC 6750 §3)', async (tt) =>
   tt.same(new errors.IdempotencyConflictError().headers, { 'retry-after': '1' });
 });
 
-t.test('the positional constructor of before the catalogue still resolves to its entry', async (tt) => {
-  // src/app.ts answers an unknown Expect with the positional form; it must land on EXPECTATION_FAILED.
-  const legacy = new GatewayError(417, 'PARAMETRO_INVALIDO', 'Expectativa não suportada', 'only Expect: 100-continue is supported');
-  tt.equal(legacy.internalCode, 'EXPECTATION_FAILED');
-  tt.equal(errorBody(legacy, new Date(0)), errorBody(new errors.ExpectationFailedError(), new Date(0)));
-  tt.throws(() => new GatewayError(401, 'UNAUTHORIZED', 'Não autorizado', 'x'), TypeError, 'ambiguous: TOKEN_MISSING or TOKEN_INVALID');
-  tt.throws(() => new GatewayError(418, 'ERRO_INTERNO', 'Teapot', 'x'), TypeError, 'not in the catalogue');
-});
-
 t.test('docs/refusals.md lists exactly the catalogue', async (tt) => {
   const rows = documentedRows(readFileSync(DOC, 'utf8'));
   const documented = rows.map((row) => row.code);

@@ -79,7 +79,27 @@ async function run(file: string): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  watchNpmParent(() => stop('npm exited'));
   return -1; // keep running
+}
+
+/**
+ * npm and npx do not pass signals on to their child: killing `npm start` or `npx guarita` left
+ * this process holding the ports. Started by npm, the gateway drains and exits once npm is gone
+ * (it is then re-parented). Started any other way — `node` directly, as the image does — nothing
+ * changes: a detached gateway keeps running.
+ */
+/** The parent at launch, read before start-up (npm may be gone before the gateway is up). */
+const LAUNCH_PARENT = process.ppid;
+
+function watchNpmParent(onExit: () => void): void {
+  if (process.env.npm_command === undefined && process.env.npm_lifecycle_event === undefined) return;
+  const timer = setInterval(() => {
+    if (process.ppid === LAUNCH_PARENT) return;
+    clearInterval(timer);
+    onExit();
+  }, 1000);
+  timer.unref();
 }
 
 async function checkConfig(file: string | undefined): Promise<number> {

@@ -1,7 +1,7 @@
 // SPEC §7: the installed bin — `guarita --config FILE` / `guarita FILE`; bad config exits non-zero without listening.
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +11,16 @@ import { freePort, startUpstream } from './helpers/upstream.js';
 import { send } from './helpers/client.js';
 
 const BIN = resolve(import.meta.dirname, '../src/cli.js');
+
+/** One temp dir for this file, removed at exit; each test gets a fresh folder in it. */
+const WORK = mkdtempSync(join(tmpdir(), 'guarita-cli-'));
+process.once('exit', () => rmSync(WORK, { recursive: true, force: true }));
+let folders = 0;
+function workDir(): string {
+  const dir = join(WORK, String(++folders));
+  mkdirSync(dir);
+  return dir;
+}
 
 function run(args: string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -23,7 +33,7 @@ function run(args: string[]) {
 }
 
 t.test('bad config: clear error, non-zero exit, never listens', async (tt) => {
-  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  const file = join(workDir(), 'routes.yaml');
   writeFileSync(file, 'server:\n  port: 8443\n  tls: { certificates: [] }\nroutes: []\n');
   const p = run(['--config', file]);
   const code = await p.exited;
@@ -40,7 +50,7 @@ t.test('guarita FILE starts, serves, and drains on SIGTERM (exit 0)', async (tt)
   const { dir, pki } = await testPki();
   const port = await freePort();
   const adminPort = await freePort();
-  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  const file = join(workDir(), 'routes.yaml');
   writeFileSync(
     file,
     serverBlock(dir).replace('port: 0', `port: ${port}`) +
@@ -81,7 +91,7 @@ t.test('guarita FILE starts, serves, and drains on SIGTERM (exit 0)', async (tt)
 
 t.test('check-config prints the effective config with secrets masked; dn prints the OFB DN', async (tt) => {
   const { dir, pki } = await testPki();
-  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  const file = join(workDir(), 'routes.yaml');
   writeFileSync(
     file,
     serverBlock(dir) +
@@ -95,7 +105,7 @@ t.test('check-config prints the effective config with secrets masked; dn prints 
   tt.notMatch(check.output().out + check.output().err, 's3cr3t-value');
 
   // Regression: check-config printed the Redis password inside replay.url; and it says the warnings.
-  const withRedis = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  const withRedis = join(workDir(), 'routes.yaml');
   writeFileSync(
     withRedis,
     serverBlock(dir) +
@@ -126,7 +136,7 @@ t.test('an expired server certificate at start is a clear error', async (tt) => 
   const { dir, pki } = await testPki();
   const { issueServerCert } = await import('../src/dev/pki.js');
   const expired = await issueServerCert(pki.ca, { notBefore: new Date(Date.now() - 3 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
-  const confDir = mkdtempSync(join(tmpdir(), 'guarita-cli-'));
+  const confDir = workDir();
   writeFileSync(join(confDir, 'old.crt'), expired.cert);
   writeFileSync(join(confDir, 'old.key'), expired.key);
   const file = join(confDir, 'routes.yaml');
@@ -154,7 +164,7 @@ t.test('--version, help and --help', async (tt) => {
 
 t.test('dn on a key, on garbage and on a missing file: one clear line, exit 2', async (tt) => {
   const { dir } = await testPki();
-  const garbage = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'garbage.pem');
+  const garbage = join(workDir(), 'garbage.pem');
   writeFileSync(garbage, 'not a certificate\n');
   for (const file of [join(dir, 'client1.key'), garbage]) {
     const p = run(['dn', file]);
@@ -176,7 +186,7 @@ t.test('a busy admin port fails start-up, naming the port, before the gateway sa
   tt.teardown(() => new Promise<void>((done) => blocker.close(() => done())));
   const busy = (blocker.address() as { port: number }).port;
   const port = await freePort();
-  const file = join(mkdtempSync(join(tmpdir(), 'guarita-cli-')), 'routes.yaml');
+  const file = join(workDir(), 'routes.yaml');
   writeFileSync(
     file,
     serverBlock(dir).replace('port: 0', `port: ${port}`) +
@@ -188,4 +198,37 @@ t.test('a busy admin port fails start-up, naming the port, before the gateway sa
   const { out, err } = p.output();
   tt.match(err, `admin listener: cannot listen on 127.0.0.1:${busy} (port already in use)`);
   tt.notMatch(out, /listening/i, 'no listener claimed to be up');
+});
+
+t.test('regression: killing `npm start` left the gateway holding its ports; started by npm, it exits once npm is gone', async (tt) => {
+  const { dir } = await testPki();
+  const file = join(workDir(), 'routes.yaml');
+  writeFileSync(file, `${serverBlock(dir)}routes:\n  - path: /x\n    upstream: http://127.0.0.1:1\n`);
+  // A stand-in for npm: it starts the gateway (npm sets npm_command) and is then killed outright.
+  const launch = (npm: boolean) => {
+    const env = npm ? '{ ...process.env, npm_command: "start" }' : 'process.env';
+    const script = `const c = require('node:child_process').spawn(process.execPath, [${JSON.stringify(BIN)}, '--config', ${JSON.stringify(file)}], { stdio: 'ignore', env: ${env} }); console.log(c.pid); setInterval(() => {}, 1000);`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const pid = new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));
+    return { parent, pid };
+  };
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const viaNpm = launch(true);
+  const direct = launch(false);
+  const [npmChild, directChild] = await Promise.all([viaNpm.pid, direct.pid]);
+  await new Promise((r) => setTimeout(r, 1500));
+  viaNpm.parent.kill('SIGKILL');
+  direct.parent.kill('SIGKILL');
+  const started = Date.now();
+  while (alive(npmChild) && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 100));
+  tt.notOk(alive(npmChild), `the npm-started gateway exited ${Date.now() - started} ms after npm was killed`);
+  tt.ok(alive(directChild), 'a gateway started directly keeps running when its parent goes (detached on purpose)');
+  for (const pid of [npmChild, directChild]) if (alive(pid)) process.kill(pid, 'SIGKILL');
 });

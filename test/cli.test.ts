@@ -206,7 +206,10 @@ t.test('regression: killing `npm start` left the gateway holding its ports; star
   writeFileSync(file, `${serverBlock(dir)}routes:\n  - path: /x\n    upstream: http://127.0.0.1:1\n`);
   // A stand-in for npm: it starts the gateway (npm sets npm_command) and is then killed outright.
   const launch = (npm: boolean) => {
-    const env = npm ? '{ ...process.env, npm_command: "start" }' : 'process.env';
+    // The test itself runs under `npm test`: the direct launch must not inherit npm's variables.
+    const env = npm
+      ? '{ ...process.env, npm_command: "start" }'
+      : 'Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_")))';
     const script = `const c = require('node:child_process').spawn(process.execPath, [${JSON.stringify(BIN)}, '--config', ${JSON.stringify(file)}], { stdio: 'ignore', env: ${env} }); console.log(c.pid); setInterval(() => {}, 1000);`;
     const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
     const pid = new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))));

@@ -668,9 +668,12 @@ t.test('configuration loader properties', async (tt) => {
         holder[name] = placeholder;
         const interpolated = expectLoads(serializers[how]!(model), env);
         if (effective(interpolated, target) !== expected) throw new Error(`${keyPathString(target)}: got ${JSON.stringify(effective(interpolated, target))}`);
-        // Nothing else changed: no new key, no other value.
+        // Nothing else changed: no new key, no other value (only the warning that a default was used).
         const compared = structuredClone(interpolated) as unknown as JsonObject;
         (getAt(compared, target.slice(0, -1)) as JsonObject)[name] = 'plain-value';
+        const warnings = compared.warnings as string[];
+        if (form === 'default-used' && !warnings.some((w) => w.startsWith(`${keyPathString(target)} uses its `))) throw new Error(`${keyPathString(target)}: no warning that its default was used`);
+        compared.warnings = (literal as unknown as JsonObject).warnings as string[];
         deepStrictEqual(compared, structuredClone(literal), 'the same configuration as with the value written out');
       }),
       { numRuns: RUNS },

@@ -12,6 +12,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Pool } from 'undici';
 import type { Config, Route } from '../config/load.js';
+import { carriesBody } from '../edge/canonical-request.js';
 import { BadGatewayError, GatewayTimeoutError } from '../errors.js';
 import { filterHeaders, requestHeaderRewriter, responseHeaderRewriter, strippedRequestHeaders } from './headers.js';
 
@@ -92,7 +93,7 @@ export function createForwarder(route: Route, config: Config, pools: UpstreamPoo
       if (bytes !== undefined) headers['content-length'] = String(bytes.length);
       else delete headers['content-length'];
       body = bytes;
-    } else if (hasBody(request.headers)) {
+    } else if (carriesBody(request.raw)) {
       body = request.raw;
     }
     // A compressed body could be neither signed nor stored: ask the upstream for identity coding.
@@ -222,12 +223,6 @@ function isSmallBody(headers: IncomingHttpHeaders): boolean {
   if (typeof length !== 'string' || headers['content-type'] === undefined) return false;
   const bytes = Number(length);
   return Number.isInteger(bytes) && bytes <= SMALL_RESPONSE_BYTES;
-}
-
-/** A request carries a body when it declares a non-zero length or a transfer coding (RFC 9112 §6.3). */
-function hasBody(headers: IncomingHttpHeaders): boolean {
-  const length = headers['content-length'];
-  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
 }
 
 /** SPEC §4: a timeout waiting for the upstream → 504; refused, reset or anything else → 502. */

@@ -8,7 +8,7 @@
  * | no request yet (connected, silent)      | headersTimeoutMs from the connection    | Node headersTimeout → 408   |
  * | request headers arriving                | headersTimeoutMs                        | Node headersTimeout → 408   |
  * | between two requests (keep-alive)       | keepAliveTimeoutMs                      | Node keepAliveTimeout       |
- * | request body arriving                   | headersTimeoutMs + longest route timeout | Node requestTimeout → 408  |
+ * | request body arriving                   | the route's timeoutMs (backstop: headers + longest) | body-deadline.ts → 408; Node requestTimeout |
  * | draining after SIGTERM                  | the grace period, then every socket     | destroyAll()                |
  *
  * A peer that closes is released at once (Node destroys the socket on its FIN: no half-open

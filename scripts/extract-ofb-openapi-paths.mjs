@@ -21,7 +21,16 @@ if (source === undefined) {
 
 const workTree = existsSync(join(source, 'swagger-apis'));
 const git = (...args) => execFileSync('git', ['--git-dir', source, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-const commit = workTree ? undefined : git('rev-parse', 'HEAD').trim();
+/** The commit the snapshot comes from (the drift test checks it is named); a plain copy without .git has none. */
+function headCommit() {
+  try {
+    return workTree ? execFileSync('git', ['-C', source, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim() : git('rev-parse', 'HEAD').trim();
+  } catch {
+    console.error(`${source}: not a git checkout, so the snapshot names no commit`);
+    return undefined;
+  }
+}
+const commit = headCommit();
 const list = workTree
   ? readdirSync(join(source, 'swagger-apis'), { withFileTypes: true })
       .filter((d) => d.isDirectory())

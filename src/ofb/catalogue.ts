@@ -48,7 +48,7 @@ export interface EndpointMatch {
 // ---- the data -------------------------------------------------------------------------------
 //
 // Paths, methods and major versions: OpenBanking-Brasil/openapi swagger-apis/ (the latest stable file
-// of each major; snapshot in test/fixtures/ofb-openapi-paths.json, compared by test/ofb/catalogue.test.ts).
+// of each major; snapshot in test/fixtures/ofb-openapi-paths.json, compared by test/ofb/openapi-snapshot.test.ts).
 // Per-minute minimums: RNF "Referência" v24 (lansouzapp/open-finance-doc, "Requisitos não
 // Funcionais/Referência.md", column TPM; "NA" → exempt); monthly minimums: the same table's
 // "Limite Operacional" column, as in operations.md "Monthly call limits".

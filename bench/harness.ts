@@ -359,8 +359,8 @@ async function runLoad(
   const shape = target.request;
   const https = running.origin.startsWith('https:');
   // Signing costs the client ~0.5 ms per body, more than the gateway spends verifying it: sign before
-  // the window, as many as (d)'s last rate says the window will use.
-  const lastRate = rows.get('d')?.runs.at(-1)?.reqPerSec ?? 3000;
+  // the window, as many as the target's own last rate (else (d)'s) says the window will use.
+  const lastRate = rows.get(target.id)?.runs.at(-1)?.reqPerSec ?? rows.get('d')?.runs.at(-1)?.reqPerSec ?? 3000;
   const load: LoadOptions = {
     origin: running.origin,
     method: shape.method,

@@ -116,7 +116,7 @@ export function issue16Verdicts(report: BenchReport): string[] {
       `Goal 3: (p) payments route ${p.toFixed(0)} µs CPU/req vs its floor, one PS256 signature + one verification = ${crypto.signUs.toFixed(0)} + ` +
         `${crypto.verifyUs.toFixed(0)} = ${floor.toFixed(0)} µs: ${(p / floor).toFixed(2)}× the floor` +
         over('d', `(JWS request, idempotency, signed response over the token pipeline; floor ${floor.toFixed(0)} µs)`) +
-        over('e', `(idempotency + signed response over (e); one signature ${crypto.signUs.toFixed(0)} µs)`),
+        over('e', `(idempotency + signed response over (e), less its consent check, which payments tokens skip; one signature ${crypto.signUs.toFixed(0)} µs)`),
     );
   }
 

@@ -24,7 +24,7 @@ t.test('bench: target (a) for 1 s, 1 repetition, yields req/s and CPU per reques
   const crypto = report.crypto;
   tt.ok(typeof crypto !== 'string' && crypto.verifyUs > 0 && crypto.signUs > 0, `a PS256 floor: ${cryptoLine(report)}`);
   tt.equal(report.targetNode.version, process.version);
-  tt.ok(Date.now() - started < 30_000, 'well under 30 s');
+  tt.ok(Date.now() - started < 60_000, 'a bounded run: well under a minute even on a busy machine');
 });
 
 t.test('bench: (p) payments row and (dw2) workers row start, pass their probes and measure', async (tt) => {

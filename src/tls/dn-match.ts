@@ -154,7 +154,7 @@ export function dnMismatch(a: string, b: string): DnMismatch | undefined {
   return undefined;
 }
 
-/** An RDN written back in the OFB RFC 4514 form (descriptors of RFC 4514 §3, else dotted OIDs). */
+/** An RDN written back as RFC 4514 text for messages: RFC 4514 §3 descriptors, else dotted OIDs; string values as text. */
 export function formatRdn(rdn: Rdn): string {
   return rdn
     .map((atv) => {

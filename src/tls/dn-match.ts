@@ -331,22 +331,34 @@ class Parser {
 /** The string types a DN attribute value may have whose content must be checked before use. */
 const UTF8_STRING = 12;
 const ASCII_STRINGS = new Set([19 /* PrintableString */, 22 /* IA5String */]);
+const UNIVERSAL_STRING = 28;
+const BMP_STRING = 30;
+const CHECKED_STRINGS = new Set([UTF8_STRING, ...ASCII_STRINGS, UNIVERSAL_STRING, BMP_STRING]);
 
 /**
  * A `#`-hex value: exactly one BER element (asn1js), whose string form comes from the same
  * @peculiar/asn1-x509 AttributeValue that decodes certificate subjects, so both sides agree.
  */
 function decodeBer(ber: Uint8Array, position: number): { value: string; binary: boolean } {
-  const { offset, result } = asn1js.fromBER(ber);
-  if (offset !== ber.byteLength || result.error) throw new DnSyntaxError('the #hex value is not exactly one BER element (RFC 4514 §2.4)', position);
+  let result: asn1js.AsnType | undefined;
+  try {
+    const decoded = asn1js.fromBER(ber);
+    if (decoded.offset === ber.byteLength && !decoded.result.error) result = decoded.result;
+  } catch {
+    // asn1js throws, rather than reports, on some bad contents (an odd-length BMPString).
+  }
+  if (result === undefined) throw new DnSyntaxError('the #hex value is not exactly one BER element (RFC 4514 §2.4)', position);
   const id = result.idBlock;
   const content = (result.valueBlock as { valueHexView?: Uint8Array }).valueHexView;
-  if (id.tagClass === 1 && (id.tagNumber === UTF8_STRING || ASCII_STRINGS.has(id.tagNumber))) {
-    // The ASN.1 library reads invalid UTF-8, or 8-bit bytes in an ASCII type, as Latin-1: two
-    // different encodings would then compare equal. Fail closed instead.
+  if (id.tagClass === 1 && CHECKED_STRINGS.has(id.tagNumber)) {
+    // Where the ASN.1 library's decoding is lossy, two different encodings would compare equal:
+    // it reads invalid UTF-8 and 8-bit bytes in an ASCII type as Latin-1, keeps only the low 16
+    // bits of each UniversalString character and drops the odd byte of a BMPString. Fail closed.
     if (id.isConstructed || content === undefined) throw new DnSyntaxError('a constructed string encoding in a #hex value', position);
     if (id.tagNumber === UTF8_STRING && !isUtf8(content)) throw new DnSyntaxError('a #hex UTF8String that is not UTF-8', position);
     if (ASCII_STRINGS.has(id.tagNumber) && content.some((b) => b > 0x7f)) throw new DnSyntaxError('a #hex PrintableString or IA5String with non-ASCII bytes', position);
+    if (id.tagNumber === BMP_STRING && content.length % 2 !== 0) throw new DnSyntaxError('a #hex BMPString of an odd number of bytes', position);
+    if (id.tagNumber === UNIVERSAL_STRING && !isBmpUcs4(content)) throw new DnSyntaxError('a #hex UniversalString beyond the BMP (not supported)', position);
   }
   let parsed: AttributeValue;
   try {
@@ -367,4 +379,15 @@ function isUtf8(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/** UCS-4 of characters in the BMP only (what the ASN.1 library decodes without loss); no surrogates. */
+function isBmpUcs4(bytes: Uint8Array): boolean {
+  if (bytes.length % 4 !== 0) return false;
+  for (let k = 0; k < bytes.length; k += 4) {
+    if (bytes[k] !== 0 || bytes[k + 1] !== 0) return false;
+    const unit = ((bytes[k + 2] as number) << 8) | (bytes[k + 3] as number);
+    if (unit >= 0xd800 && unit <= 0xdfff) return false;
+  }
+  return true;
 }

@@ -3,6 +3,7 @@
  * guarita [--config] FILE       start the gateway
  * guarita check-config FILE     validate and print the effective configuration (secrets masked)
  * guarita dn CERT.pem           print a certificate's OFB subject DN, org_id, software_id, x5t#S256
+ * guarita dn CERT.pem --match DN   also say whether DN matches its subject (RFC 4517; exit 0 or 1)
  * guarita --version             print the version
  * guarita help | --help         print the usage
  * The only file that touches `process`.
@@ -18,17 +19,38 @@ const USAGE = `usage:
   guarita [--config] routes.yaml      start the gateway
   guarita check-config routes.yaml    validate and print the effective configuration
   guarita dn client.pem               print the OFB subject DN, org_id, software_id and x5t#S256
+  guarita dn client.pem --match DN    and whether DN (a tls_client_auth_subject_dn) matches it: exit 0, else 1
   guarita --version                   print the version
   guarita help                        print this text`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    // SPEC §7: `npx guarita -- --config routes.yaml` hands the bin a literal `--` first.
-    args: argv[0] === '--' ? argv.slice(1) : argv,
-    allowPositionals: true,
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      // SPEC §7: `npx guarita -- --config routes.yaml` hands the bin a literal `--` first.
+      args: argv[0] === '--' ? argv.slice(1) : argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        match: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    // A usage error (`--match` without its DN, an unknown option): exit 2 like the others, not 1.
+    if ((err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`guarita: ${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  const { values, positionals } = parsed;
   const [command, arg] = positionals;
+  if (values.match !== undefined && command !== 'dn') {
+    console.error(USAGE);
+    return 2;
+  }
   if (values.version || (command === 'version' && positionals.length === 1)) {
     console.log(version());
     return 0;
@@ -38,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'check-config') return checkConfig(arg ?? values.config);
-  if (command === 'dn') return printDn(arg);
+  if (command === 'dn') return printDn(positionals.slice(1), values.match);
   const file = values.config ?? command;
   if (file === undefined || positionals.length > 1) {
     console.error(USAGE);
@@ -142,8 +164,10 @@ function maskSecrets(config: Config): unknown {
   });
 }
 
-async function printDn(file: string | undefined): Promise<number> {
-  if (file === undefined) {
+async function printDn(files: string[], match: string | undefined): Promise<number> {
+  // One certificate; a DN given without --match would be a second positional, not silently ignored.
+  const [file] = files;
+  if (file === undefined || files.length > 1) {
     console.error(USAGE);
     return 2;
   }
@@ -167,7 +191,29 @@ async function printDn(file: string | undefined): Promise<number> {
   console.log(`org_id:      ${id.orgId ?? '(none)'}`);
   console.log(`software_id: ${id.softwareId ?? '(none)'}`);
   console.log(`x5t#S256:    ${id.thumbprint}`);
-  return 0;
+  return match === undefined ? 0 : matchDn(match, id.subjectDn);
+}
+
+/** SPEC §9: `--match` says whether a tls_client_auth_subject_dn matches the certificate by the DCR guard's rule. */
+async function matchDn(dn: string, subjectDn: string): Promise<number> {
+  const { dnMismatch, formatRdn } = await import('./tls/dn-match.js');
+  const m = dnMismatch(dn, subjectDn);
+  if (m === undefined) {
+    console.log('match:       yes, the DN matches the certificate subject (RFC 4517 distinguishedNameMatch)');
+    return 0;
+  }
+  let why: string;
+  if (m.reason === 'syntax') why = `${m.side === 0 ? 'the DN given' : 'the certificate subject'} is not an RFC 4514 DN: ${m.error.message}`;
+  else if (m.reason === 'empty') why = `${m.side === 0 ? 'the DN given' : 'the certificate subject'} is empty`;
+  else if (m.reason === 'rdn-count') why = `the DN given has ${m.counts[0]} RDNs, the certificate subject ${m.counts[1]}`;
+  else why = `RDN ${m.index + 1} (from the left) differs: ${clip(formatRdn(m.rdns[0]))} given, ${clip(formatRdn(m.rdns[1]))} in the certificate`;
+  console.log(`match:       no, ${why}`);
+  return 1;
+}
+
+/** Long values shortened: the line should fit a terminal and still show where they differ. */
+function clip(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /** The `version` of the package.json next to this module (dist/src/cli.js → ../../package.json). */

@@ -219,12 +219,13 @@ class Parser {
     if (this.i === s.length) return [];
     const rdns: Rdn[] = [];
     let rdn: DnAttribute[] = [];
+    let keys = new Set<string>();
     for (;;) {
       const atv = this.attribute();
-      if (rdn.some((other) => matchKey(other) === matchKey(atv))) {
-        // An RDN is a SET: the same pair twice would make "the same set" ambiguous.
-        throw new DnSyntaxError('an RDN repeats the same attribute value', this.i);
-      }
+      const key = matchKey(atv);
+      // An RDN is a SET: the same pair twice would make "the same set" ambiguous.
+      if (keys.has(key)) throw new DnSyntaxError('an RDN repeats the same attribute value', this.i);
+      keys.add(key);
       rdn.push(atv);
       if (rdn.length > MAX_ATTRIBUTES_PER_RDN) throw new DnSyntaxError(`more than ${MAX_ATTRIBUTES_PER_RDN} attributes in one RDN`, this.i);
       this.skipSpaces();
@@ -234,6 +235,7 @@ class Parser {
       if (sep === ',') {
         rdns.push(rdn);
         rdn = [];
+        keys = new Set();
         if (rdns.length >= MAX_RDNS) throw new DnSyntaxError(`more than ${MAX_RDNS} RDNs`, this.i);
       } else if (sep !== '+') {
         // RFC 4514 §3: RDNs are separated by ',' and multi-valued RDN members by '+' (no ';' as in RFC 2253 §4).
@@ -295,33 +297,38 @@ class Parser {
   private stringValue(): string {
     const s = this.s;
     const start = this.i;
-    const bytes: number[] = [];
-    const encoder = new TextEncoder();
+    // Runs of plain characters are copied as they are; only escapes are collected as bytes.
+    const parts: Buffer[] = [];
+    let run = this.i;
+    let escaped = false;
     while (this.i < s.length) {
       const c = s[this.i] as string;
       if (c === ',' || c === '+') break;
       if (c === '\\') {
+        parts.push(Buffer.from(s.slice(run, this.i), 'utf8'));
+        escaped = true;
         const next = s[this.i + 1];
         const pair = s.slice(this.i + 1, this.i + 3);
         if (/^[0-9A-Fa-f]{2}$/.test(pair)) {
-          bytes.push(parseInt(pair, 16));
+          parts.push(Buffer.from([parseInt(pair, 16)]));
           this.i += 3;
         } else if (next !== undefined && ESCAPABLE.has(next)) {
-          bytes.push(next.charCodeAt(0));
+          parts.push(Buffer.from(next));
           this.i += 2;
         } else {
           throw new DnSyntaxError(`'\\' must be followed by two hex digits or one of "+,;<>\\ #= (RFC 4514 §3)`, this.i);
         }
+        run = this.i;
         continue;
       }
       if (MUST_ESCAPE.has(c)) throw new DnSyntaxError(`'${c === '\u0000' ? '\\0' : c}' must be escaped in a value (RFC 4514 §3)`, this.i);
-      // One code point at a time: a surrogate pair is one character.
-      const cp = String.fromCodePoint(s.codePointAt(this.i) as number);
-      for (const b of encoder.encode(cp)) bytes.push(b);
-      this.i += cp.length;
+      this.i++;
     }
+    // No unpaired surrogates here (checked first), so a plain run is already Unicode text.
+    if (!escaped) return s.slice(start, this.i);
+    parts.push(Buffer.from(s.slice(run, this.i), 'utf8'));
     try {
-      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(new Uint8Array(bytes));
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(parts));
     } catch {
       throw new DnSyntaxError('the \\XX escapes of this value are not UTF-8 (RFC 4514 §2.4)', start);
     }

@@ -184,3 +184,20 @@ t.test('dnMismatch says why; formatRdn prints an RDN back as RFC 4514 text', asy
   t.match(e, { reason: 'syntax', side: 1 });
   if (e?.reason === 'syntax') t.equal(e.error.position, 4);
 });
+
+t.test('hostile strings at the bounds cost milliseconds, not seconds', async (t) => {
+  const worst = {
+    'every RDN full of attributes': Array.from({ length: MAX_RDNS }, () => Array.from({ length: MAX_ATTRIBUTES_PER_RDN }, (_, i) => `C=${String.fromCharCode(97 + i)}`).join('+')).join(','),
+    'NFKC expanding each character 18-fold': `CN=${'\ufdfa'.repeat(MAX_DN_LENGTH - 3)}`,
+    'one long run of \\XX escapes': `CN=${'\\c3\\a3'.repeat(Math.floor((MAX_DN_LENGTH - 3) / 6))}`,
+  };
+  // Not one BER element (the end-of-contents octets are short): refused, after asn1js walked it.
+  const nested = `CN=#${'3080'.repeat(1000)}${'0000'.repeat(23)}`;
+  for (const [what, dn] of [...Object.entries(worst), ['nested indefinite-length BER', nested] as const]) {
+    t.ok(dn.length <= MAX_DN_LENGTH, `${what}: within the length bound`);
+    const started = performance.now();
+    t.equal(match(dn, dn), dn !== nested, `${what}: ${dn === nested ? 'refused' : 'parses and matches itself'}`);
+    // Generous for a loaded CI machine; a quadratic parser takes seconds here.
+    t.ok(performance.now() - started < 500, `${what}: ${(performance.now() - started).toFixed(1)} ms`);
+  }
+});

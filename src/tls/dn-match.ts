@@ -139,7 +139,8 @@ export function dnMismatch(a: string, b: string): DnMismatch | undefined {
       parsed.push(parseDistinguishedName(side === 0 ? a : b));
     } catch (err) {
       if (err instanceof DnSyntaxError) return { reason: 'syntax', side, error: err };
-      return { reason: 'syntax', side, error: new DnSyntaxError('not a string', 0) };
+      if (typeof (side === 0 ? a : b) !== 'string') return { reason: 'syntax', side, error: new DnSyntaxError('not a string', 0) };
+      throw err;
     }
   }
   const [x = [], y = []] = parsed;
@@ -166,7 +167,8 @@ export function formatRdn(rdn: Rdn): string {
 
 /**
  * RFC 4517 §4.2.11 caseIgnoreMatch preparation, RFC 4518 simplified: whitespace characters
- * become SPACE (§2.2), case folded (§2.2, as upper-then-lower case), NFKC (§2.3), then
+ * become SPACE (§2.2), case folded (§2.2; upper-then-lower case, which also folds ß to ss and,
+ * more loosely than Unicode case folding, dotless ı to i), NFKC (§2.3), then
  * insignificant space handling (§2.6.1): leading and trailing spaces dropped, inner runs as one.
  * Not done: mapping controls and zero-width characters to nothing and refusing prohibited code
  * points (§2.2, §2.4) — values that differ only there do not match, which fails closed.

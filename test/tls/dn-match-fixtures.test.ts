@@ -45,3 +45,24 @@ for (const f of fixtures) {
     t.notOk(distinguishedNameMatch(`${f.subjectDn},C=BR`, id.subjectDn), 'one RDN added');
   });
 }
+
+t.test('specs-seguranca DCR ID3 JavaScript example, run on its teste.pem: both encodings match once the lengths are right', async (t) => {
+  const f = fixtures.find((x) => x.file === 'sec-teste.pem')!;
+  const id = identityFromDer(derOf(f));
+  // As the example builds it: '#13' or '#0C', a length byte in upper-case hex, the text's char codes in lower-case hex.
+  const hexa = (s: string) => [...s].map((c) => c.charCodeAt(0).toString(16)).join('');
+  const sec = (encode: string, businessCategoryLength: string) =>
+    [
+      'UID=10120340-3318-4baf-99e2-0b56729c4ab2',
+      `2.5.4.97=${encode}2A${hexa('OFBBR-74e929d9-33b6-4d85-8ba7-c146c867a817')}`,
+      `1.3.6.1.4.1.311.60.2.1.3=${encode}02${hexa('UK')}`,
+      `2.5.4.15=${encode}${businessCategoryLength}${hexa('Government Entity')}`,
+      `2.5.4.5=${encode}0E${hexa('43142666000197')}`,
+      'CN=https://web.conformance.directory.openbankingbrasil.org.br,O=Open Banking Brasil,L=LONDON,ST=SP,C=BR',
+    ].join(',');
+  t.ok(distinguishedNameMatch(sec('#13', '11'), id.subjectDn), 'PrintableString form');
+  t.ok(distinguishedNameMatch(sec('#0C', '11'), id.subjectDn), 'UTF8String form of the PrintableString values');
+  // The example hard-codes 0x14 (20, the length of "Private Organization") for businessCategory.
+  t.notOk(distinguishedNameMatch(sec('#0C', '14'), id.subjectDn), 'as published: a wrong BER length, refused');
+  t.match(dnMismatch(sec('#0C', '14'), id.subjectDn), { reason: 'syntax', side: 0, error: { message: /not exactly one BER element/ } });
+});

@@ -44,7 +44,9 @@ export function answerError(error: FastifyError | Error, request: FastifyRequest
   const authenticate = wwwAuthenticate(refusal);
   if (authenticate !== undefined) reply.header('www-authenticate', authenticate);
   if (refusal.headers) reply.headers(refusal.headers);
-  return reply.send(errorBody(refusal));
+  const body = errorBody(refusal);
+  // As bytes: Fastify would append "; charset=utf-8" to a string's application/json (RFC 8259 §11 defines no charset).
+  return reply.send(refusal.oauthError !== undefined ? Buffer.from(body) : body);
 }
 
 function describeCause(cause: unknown): string {

@@ -104,7 +104,14 @@ ${options.route ?? ''}`;
     ssaClaims,
     ssa: (overrides, client) => signSoftwareStatement(ssaKey, ssaClaims(overrides, client)),
     metadata(ssa, overrides = {}) {
-      const claims = JSON.parse(Buffer.from(ssa.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+      // The SSA's own URIs when it decodes; a good SSA's otherwise (the malformed-SSA tests).
+      let claims = ssaClaims();
+      try {
+        const decoded = JSON.parse(Buffer.from(ssa.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown;
+        if (typeof decoded === 'object' && decoded !== null && Array.isArray((decoded as Record<string, unknown>).software_redirect_uris)) claims = decoded as Record<string, unknown>;
+      } catch {
+        // keep the good SSA's
+      }
       const body: Record<string, unknown> = {
         software_statement: ssa,
         redirect_uris: [(claims.software_redirect_uris as string[])[0]],

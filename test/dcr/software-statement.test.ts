@@ -3,7 +3,7 @@
 // ahead, for the certificate's organisation and software. Each refusal: 400 invalid_software_statement,
 // nothing reaches the AS, and no URL a JWS header names is ever fetched.
 import t from 'tap';
-import { constants, KeyObject, randomUUID, sign as nodeSign, webcrypto } from 'node:crypto';
+import { constants, KeyObject, randomUUID, sign as nodeSign, type webcrypto } from 'node:crypto';
 import { generateOrgKey, signSoftwareStatement } from '../../src/dev/mock-directory.js';
 import { issueClientCert } from '../../src/dev/pki.js';
 import { assertRefused, REGISTER, startDcrGateway } from '../helpers/dcr.js';

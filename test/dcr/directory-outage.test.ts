@@ -23,3 +23,13 @@ t.test('Directory down with no cached key: 503 temporarily_unavailable; cached k
   tt.equal(cached.status, 201, `down again: the cached key keeps working (${cached.body})`);
   tt.equal(g.as.requests.length, 2);
 });
+
+t.test('/readyz probes the SSA key set as the directory dependency (SPEC §7)', async (tt) => {
+  const d = await startRestartableDirectory(tt);
+  const g = await startDcrGateway(tt, { testDirectory: d, sections: 'admin: { port: 0, host: 127.0.0.1 }\n' });
+  const readyz = async () => (await (await fetch(`http://127.0.0.1:${g.gw.gateway.adminPort}/readyz`)).json()) as { dependencies: Record<string, { up: boolean; detail: string }> };
+  await g.gw.gateway.readiness.run();
+  const body = await readyz();
+  tt.equal(body.dependencies.directory?.up, true, JSON.stringify(body));
+  tt.match(body.dependencies.directory?.detail, d.directory.ssaJwksUri, 'the probe names the SSA key-set URL');
+});

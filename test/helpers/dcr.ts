@@ -32,6 +32,8 @@ export interface DcrGatewayOptions {
   readonly directory?: Record<string, number>;
   /** Extra route keys, indented four spaces. */
   readonly route?: string;
+  /** Extra top-level sections (e.g. `admin: { port: 0 }`). */
+  readonly sections?: string;
 }
 
 export interface DcrGateway extends TestDirectory {
@@ -81,7 +83,7 @@ export async function startDcrGateway(t: Test, options: DcrGatewayOptions = {}):
   jwksUri: ${d.directory.jwksUri}
   ssaJwksUri: ${d.directory.ssaJwksUri}
   ca: {{pki}}/ca.crt
-${extra}routes:
+${extra}${options.sections ?? ''}routes:
   - path: ${REGISTER}
     upstream: ${as.url}
     forwardClientCert: true

@@ -48,18 +48,21 @@ export class GatewayMetrics {
       help: 'notAfter of the TLS material in use (server certificates, client CAs), as a Unix time: alert before it lapses.',
       labelNames: ['kind', 'file'],
       registers,
+      aggregator: 'min', // server.workers: every worker reads the same files
     });
     this.dependencyUp = new Gauge({
       name: 'guarita_dependency_up',
       help: 'Whether a dependency answers its readiness probe (1) or not (0): introspection, replayStore, directory, each CRL URL.',
       labelNames: ['dependency'],
       registers,
+      aggregator: 'min', // server.workers: down when down in any worker
     });
     new Gauge({
       name: 'guarita_build_info',
       help: 'Always 1; the labels say which Guarita version runs on which Node.js.',
       labelNames: ['version', 'node'],
       registers,
+      aggregator: 'first',
     }).set({ version: guaritaVersion(), node: process.version }, 1);
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'guarita_' });
   }

@@ -50,6 +50,8 @@ export class OfbContext {
   jwsJti: string | undefined = undefined;
   /** Decoded payload of the verified JWS request body (SPEC §2; `jws.forward: json`, idempotency). */
   jwsPayload: Record<string, unknown> | undefined = undefined;
+  /** The registration request passed the DCR guard (SPEC §9): sent upstream as x-dcr-verified. */
+  dcrVerified = false;
   /** Set while this request holds an idempotency key (SPEC §1 row 10). */
   idempotency: IdempotencyHandle | undefined = undefined;
 

@@ -7,9 +7,9 @@
  * thin names for the entries, kept so call sites read as the failure they report.
  */
 
-import { REFUSALS, type BearerError, type InternalCode, type OfbErrorCode, type Refusal } from './refusal-catalogue.js';
+import { REFUSALS, type BearerError, type InternalCode, type OAuthError, type OfbErrorCode, type Refusal } from './refusal-catalogue.js';
 
-export { REFUSALS, type BearerError, type InternalCode, type OfbErrorCode, type Refusal };
+export { REFUSALS, type BearerError, type InternalCode, type OAuthError, type OfbErrorCode, type Refusal };
 
 export interface GatewayErrorOptions {
   /** Internal cause: logged, never sent to the client. */
@@ -29,9 +29,11 @@ export class GatewayError extends Error {
   /** The catalogue key: unique per failure family, never sent to the client. */
   readonly internalCode: InternalCode;
   readonly statusCode: number;
-  /** The OFB `code` sent to the client. */
-  readonly code: OfbErrorCode;
-  readonly title: string;
+  /** The OFB `code` sent to the client; undefined on registration refusals (`oauthError`). */
+  readonly code: OfbErrorCode | undefined;
+  readonly title: string | undefined;
+  /** RFC 7591 `error` of a registration refusal (SPEC §9): the body is then `{error, error_description}`. */
+  readonly oauthError: OAuthError | undefined;
   readonly detail: string;
   readonly bearerError: BearerError | undefined;
   readonly scope: string | undefined;
@@ -49,6 +51,7 @@ export class GatewayError extends Error {
     this.title = entry.title;
     this.detail = text;
     this.bearerError = entry.bearerError;
+    this.oauthError = entry.oauthError;
     this.scope = options.scope;
     this.headers = options.headers;
   }
@@ -218,6 +221,41 @@ export class ServiceUnavailableError extends GatewayError {
   }
 }
 
+/** SPEC §9 rows 1, 6, 8, 10: the registration body or its metadata break the OFB DCR profile → 400 `invalid_client_metadata`. */
+export class InvalidClientMetadataError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super('DCR_CLIENT_METADATA_INVALID', detail, options);
+  }
+}
+
+/** SPEC §9 rows 2–5: the software statement is missing, not Directory-signed, stale, or another client's → 400 `invalid_software_statement`. */
+export class InvalidSoftwareStatementError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super('DCR_SOFTWARE_STATEMENT_INVALID', detail, options);
+  }
+}
+
+/** SPEC §9 row 7: `redirect_uris` missing, empty, or not the software statement's → 400 `invalid_redirect_uri`. */
+export class InvalidRedirectUriError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super('DCR_REDIRECT_URI_INVALID', detail, options);
+  }
+}
+
+/** SPEC §9 row 9: a `webhook_uris` entry the software statement does not list → 400 `invalid_webhook_uris`. */
+export class InvalidWebhookUrisError extends GatewayError {
+  constructor(detail: string, options?: GatewayErrorOptions) {
+    super('DCR_WEBHOOK_URIS_INVALID', detail, options);
+  }
+}
+
+/** SPEC §9: the Directory's SSA key set is unreachable and no usable key is cached → 503 `temporarily_unavailable`. */
+export class RegistrationUnavailableError extends GatewayError {
+  constructor(options?: GatewayErrorOptions) {
+    super('DCR_DIRECTORY_UNAVAILABLE', undefined, options);
+  }
+}
+
 /** Anything unexpected: 500 with a fixed sentence; the cause only goes to the logs. */
 export class InternalError extends GatewayError {
   constructor(options?: GatewayErrorOptions) {
@@ -225,8 +263,22 @@ export class InternalError extends GatewayError {
   }
 }
 
-/** The OFB ResponseError body (SPEC §1): `meta.requestDateTime` is RFC 3339 UTC to the second. */
+/**
+ * The answer's body: the RFC 7591 §3.2.2 `{error, error_description}` for a registration refusal
+ * (SPEC §9), else the OFB ResponseError body.
+ */
 export function errorBody(error: GatewayError, now: Date = new Date()): string {
+  if (error.oauthError !== undefined) return JSON.stringify({ error: error.oauthError, error_description: error.detail });
+  return ofbErrorBody(error, now);
+}
+
+/** The `Content-Type` of {@link errorBody}'s answer. */
+export function errorContentType(error: GatewayError): string {
+  return error.oauthError !== undefined ? 'application/json' : 'application/json; charset=utf-8';
+}
+
+/** The OFB ResponseError body (SPEC §1): `meta.requestDateTime` is RFC 3339 UTC to the second. */
+function ofbErrorBody(error: GatewayError, now: Date): string {
   return JSON.stringify({
     errors: [{ code: error.code, title: error.title, detail: error.detail }],
     meta: { requestDateTime: rfc3339Seconds(now) },

@@ -27,8 +27,17 @@ export type OfbErrorCode =
 /** RFC 6750 §3.1 error values for `WWW-Authenticate: Bearer error="..."`. */
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 
+/**
+ * RFC 7591 §3.2.2 registration errors (OFB DCR swagger adds `invalid_webhook_uris`), plus RFC 6749
+ * §4.1.2.1's `temporarily_unavailable` for an outage: the `error` of a registration refusal.
+ */
+export type OAuthError = 'invalid_client_metadata' | 'invalid_software_statement' | 'invalid_redirect_uri' | 'invalid_webhook_uris' | 'temporarily_unavailable';
+
 /** One refusal of the catalogue: what the client sees. */
-export interface Refusal {
+export type Refusal = OfbRefusal | OAuthRefusal;
+
+/** A refusal answered with the OFB `ResponseError` body (SPEC §1). */
+export interface OfbRefusal {
   /** HTTP status, 4xx or 5xx. */
   readonly status: number;
   /** The OFB `ResponseError.code`; several refusals may share one (the SPEC fixes them). */
@@ -42,6 +51,22 @@ export interface Refusal {
   readonly detail?: string;
   /** RFC 6750 `WWW-Authenticate: Bearer error=...`, only on 401/403 token refusals. */
   readonly bearerError?: BearerError;
+  readonly oauthError?: never;
+}
+
+/**
+ * A registration refusal (SPEC §9, `dcr` routes), answered with the RFC 7591 §3.2.2 body
+ * `{"error": ..., "error_description": ...}` instead: OAuth clients read `error`, not `errors[0].code`.
+ */
+export interface OAuthRefusal {
+  readonly status: number;
+  /** The RFC 7591 `error`. */
+  readonly oauthError: OAuthError;
+  /** The `error_description` when the caller gives none; at status ≥ 500 the only one ever sent. */
+  readonly detail?: string;
+  readonly ofbCode?: never;
+  readonly title?: never;
+  readonly bearerError?: never;
 }
 
 /**
@@ -89,6 +114,16 @@ export const REFUSALS = {
     detail: 'a service the gateway depends on is unavailable; try again later',
   },
   UPSTREAM_TIMEOUT: { status: 504, ofbCode: 'GATEWAY_TIMEOUT', title: 'Gateway timeout', detail: 'the upstream service did not answer in time' },
+  // SPEC §9, DCR guard: RFC 7591 §3.2.2 bodies.
+  DCR_CLIENT_METADATA_INVALID: { status: 400, oauthError: 'invalid_client_metadata' },
+  DCR_SOFTWARE_STATEMENT_INVALID: { status: 400, oauthError: 'invalid_software_statement' },
+  DCR_REDIRECT_URI_INVALID: { status: 400, oauthError: 'invalid_redirect_uri' },
+  DCR_WEBHOOK_URIS_INVALID: { status: 400, oauthError: 'invalid_webhook_uris' },
+  DCR_DIRECTORY_UNAVAILABLE: {
+    status: 503,
+    oauthError: 'temporarily_unavailable',
+    detail: "the Directory's software statement keys cannot be fetched; try again later",
+  },
 } as const satisfies Record<string, Refusal>;
 
 /** The internal code of a refusal: unique per failure family, UPPER_SNAKE. */

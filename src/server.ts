@@ -15,6 +15,7 @@ import { watchFiles } from './tls/watch.js';
 import { ingressSource, revocationGuard, socketSource, type CertificateSource } from './tls/certificate-source.js';
 import { createCrlFetcher, type CrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
+import { ssaJwksUriOf } from './clients/directory-jwks.js';
 import { ConnectionTracker } from './edge/connections.js';
 
 export interface RunningGateway {
@@ -193,9 +194,10 @@ function addDependencyProbes(readiness: Readiness, config: Config, services: Ser
   let agent: Agent | undefined;
   if (directory !== undefined && config.directory !== undefined) {
     const settings = config.directory;
-    // `directory.ssaJwksUri` when configured, else the origin of the key-set URL template.
-    const ssa = (settings as { readonly ssaJwksUri?: unknown }).ssaJwksUri;
-    const target = typeof ssa === 'string' ? ssa : `${/^https?:\/\/[^/?#]+/.exec(settings.jwksUri)?.[0] ?? settings.jwksUri}/`;
+    // `directory.ssaJwksUri` when configured (or in use by a dcr route), else the origin of the key-set URL template.
+    const ssa = config.routes.some((r) => r.dcr) ? ssaJwksUriOf(settings) : settings.ssaJwksUri;
+    const template = settings.jwksUri ?? '';
+    const target = typeof ssa === 'string' ? ssa : `${/^https?:\/\/[^/?#]+/.exec(template)?.[0] ?? template}/`;
     agent = new Agent({ connect: { timeout: settings.timeoutMs, ...(settings.ca === undefined ? {} : { ca: readFileSync(settings.ca) }) } });
     const reach = httpProbe(target, { timeoutMs: settings.timeoutMs, expectOk: typeof ssa === 'string', dispatcher: agent });
     readiness.dependency('directory', redactUrl(target), async () => {

@@ -23,7 +23,7 @@ export function createServices(config: Config, log: FastifyBaseLogger): Services
   const consents = intro === undefined ? undefined : consentLookupFromConfig(intro);
   const needsStore = config.routes.some((r) => r.jws?.request === true || r.idempotency);
   const replayStore = needsStore ? createReplayStore(config.replay, (err) => log.warn({ err }, 'replay store connection error')) : undefined;
-  const needsDirectory = config.directory !== undefined && config.routes.some((r) => r.jws?.request === true);
+  const needsDirectory = config.directory !== undefined && config.routes.some((r) => r.jws?.request === true || r.dcr);
   const directory =
     needsDirectory && config.directory ? createDirectoryJwks(config.directory, { onWarning: (message, err) => log.warn({ err }, message) }) : undefined;
   const signer = config.signing && config.routes.some((r) => r.jws?.response) ? createResponseSigner(config.signing) : undefined;

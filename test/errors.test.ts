@@ -46,6 +46,18 @@ const today: Record<string, { make: () => GatewayError; status: number; code: st
   InternalError: { make: () => new errors.InternalError({ cause: new Error('boom') }), status: 500, code: 'ERRO_INTERNO', title: 'Erro interno', detail: 'the gateway could not process the request' },
 };
 
+/** The registration refusals (SPEC §9): an RFC 7591 `error` and `error_description` instead of an OFB code and title. */
+const todayOAuth: Record<string, { make: () => GatewayError; status: number; error: string; detail: string }> = {
+  InvalidClientMetadataError: { make: () => new errors.InvalidClientMetadataError('jwks (a key set by value) is not accepted'), status: 400, error: 'invalid_client_metadata', detail: 'jwks (a key set by value) is not accepted' },
+  InvalidSoftwareStatementError: { make: () => new errors.InvalidSoftwareStatementError('software_statement is required'), status: 400, error: 'invalid_software_statement', detail: 'software_statement is required' },
+  InvalidRedirectUriError: { make: () => new errors.InvalidRedirectUriError('redirect_uris is required'), status: 400, error: 'invalid_redirect_uri', detail: 'redirect_uris is required' },
+  InvalidWebhookUrisError: { make: () => new errors.InvalidWebhookUrisError('webhook_uris outside the SSA'), status: 400, error: 'invalid_webhook_uris', detail: 'webhook_uris outside the SSA' },
+  RegistrationUnavailableError: { make: () => new errors.RegistrationUnavailableError(), status: 503, error: 'temporarily_unavailable', detail: "the Directory's software statement keys cannot be fetched; try again later" },
+};
+
+/** Every class's sample, whatever the shape of its body. */
+const samples: Record<string, { make: () => GatewayError }> = { ...today, ...todayOAuth };
+
 interface DocRow {
   readonly code: string;
   readonly className: string;
@@ -79,7 +91,21 @@ function documentedRows(markdown: string): DocRow[] {
 }
 
 t.test('every exported GatewayError class has its sample here, and every sample a class', async (tt) => {
-  tt.same([...classes].sort(), Object.keys(today).sort());
+  tt.same([...classes].sort(), Object.keys(samples).sort());
+});
+
+t.test('registration refusals: RFC 7591 §3.2.2 body, no OFB code or title', async (tt) => {
+  for (const [name, expected] of Object.entries(todayOAuth)) {
+    const error = expected.make();
+    tt.same(
+      { status: error.statusCode, oauthError: error.oauthError, code: error.code, title: error.title, detail: error.detail },
+      { status: expected.status, oauthError: expected.error, code: undefined, title: undefined, detail: expected.detail },
+      name,
+    );
+    tt.same(JSON.parse(errors.errorBody(error)), { error: expected.error, error_description: expected.detail }, `${name}: body`);
+    tt.equal(errors.errorContentType(error), 'application/json', `${name}: content type`);
+  }
+  tt.equal(errors.errorContentType(new errors.InvalidParameterError('x')), 'application/json; charset=utf-8', 'OFB bodies keep their content type');
 });
 
 t.test('each class keeps the status, OFB code, title and detail clients saw before the catalogue became data', async (tt) => {
@@ -98,7 +124,7 @@ t.test('each class keeps the status, OFB code, title and detail clients saw befo
 t.test('internal codes: UPPER_SNAKE, one class per code and one code per class', async (tt) => {
   for (const code of codes) tt.match(code, /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/, `${code} is UPPER_SNAKE`);
   const byCode = new Map<InternalCode, string[]>();
-  for (const [name, sample] of Object.entries(today)) {
+  for (const [name, sample] of Object.entries(samples)) {
     const code = sample.make().internalCode;
     tt.ok(codes.includes(code), `${name} maps to a catalogue entry (${code})`);
     byCode.set(code, [...(byCode.get(code) ?? []), name]);
@@ -108,12 +134,12 @@ t.test('internal codes: UPPER_SNAKE, one class per code and one code per class',
 });
 
 t.test('each instance carries its catalogue entry', async (tt) => {
-  for (const [name, sample] of Object.entries(today)) {
+  for (const [name, sample] of Object.entries(samples)) {
     const error = sample.make();
     const spec = entry(error.internalCode);
     tt.same(
-      { status: error.statusCode, code: error.code, title: error.title, bearerError: error.bearerError },
-      { status: spec.status, code: spec.ofbCode, title: spec.title, bearerError: spec.bearerError },
+      { status: error.statusCode, code: error.code, title: error.title, bearerError: error.bearerError, oauthError: error.oauthError },
+      { status: spec.status, code: spec.ofbCode, title: spec.title, bearerError: spec.bearerError, oauthError: spec.oauthError },
       name,
     );
   }
@@ -153,13 +179,36 @@ t.test('WWW-Authenticate comes from the catalogue (RFC 6750 §3)', async (tt) =>
   tt.same(new errors.IdempotencyConflictError().headers, { 'retry-after': '1' });
 });
 
+/** The rows of the registration-refusal table in docs/refusals.md (headed "| internal code | class | status | RFC 7591 `error` |"). */
+function documentedOAuthRows(markdown: string): { code: string; className: string; status: number; error: string }[] {
+  const lines = markdown.split('\n');
+  const header = lines.findIndex((line) => line.startsWith('| internal code | class | status | RFC 7591 `error` |'));
+  if (header < 0) throw new Error('docs/refusals.md has no table headed "| internal code | class | status | RFC 7591 `error` |"');
+  const rows: { code: string; className: string; status: number; error: string }[] = [];
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith('|')) break;
+    const [code, className, status, error] = line.split('|').slice(1, -1).map((cell) => cell.trim());
+    const unquote = (cell: string | undefined) => /^`([^`]+)`$/.exec(cell ?? '')?.[1] ?? `(not in backticks: ${cell})`;
+    rows.push({ code: unquote(code), className: unquote(className), status: Number(status), error: unquote(error) });
+  }
+  return rows;
+}
+
 t.test('docs/refusals.md lists exactly the catalogue', async (tt) => {
-  const rows = documentedRows(readFileSync(DOC, 'utf8'));
+  const markdown = readFileSync(DOC, 'utf8');
+  const oauthRows = documentedOAuthRows(markdown);
+  for (const row of oauthRows) {
+    const spec = (REFUSALS as Record<string, Refusal>)[row.code];
+    tt.ok(spec?.oauthError !== undefined, `documented ${row.code} is a registration refusal of the catalogue`);
+    tt.same({ status: row.status, error: row.error }, { status: spec?.status, error: spec?.oauthError }, `${row.code}: the documented status and RFC 7591 error`);
+    tt.equal(samples[row.className]?.make().internalCode, row.code, `${row.code}: documented class ${row.className}`);
+  }
+  const rows = [...documentedRows(markdown), ...oauthRows.map((row) => ({ ...row, ofbCode: '', title: '', bearerError: undefined }))];
   const documented = rows.map((row) => row.code);
   tt.equal(new Set(documented).size, documented.length, 'no internal code is documented twice');
   for (const row of rows) {
     tt.ok(row.code in REFUSALS, `documented ${row.code} is in the catalogue`);
-    if (!(row.code in REFUSALS)) continue;
+    if (!(row.code in REFUSALS) || entry(row.code as InternalCode).oauthError !== undefined) continue;
     const spec = entry(row.code as InternalCode);
     tt.same(
       { status: row.status, ofbCode: row.ofbCode, title: row.title, bearerError: row.bearerError },

@@ -24,6 +24,7 @@ export const jwsRequestCheck: CheckDefinition = {
     if (route.jws?.request !== true) return [];
     const problems: ConfigProblem[] = [];
     if (config.directory === undefined) problems.push({ path: routeKey(route, 'jws'), message: "jws.request needs a `directory` section (the senders' JWKS)" });
+    else if (config.directory.jwksUri === undefined) problems.push({ path: ['directory'], message: "jws.request needs `directory.jwksUri` (the senders' JWKS)" });
     // SPEC §2: the signing organisation is the org_id of the client certificate.
     if (route.mtls !== 'required') problems.push({ path: routeKey(route, 'mtls'), message: "jws.request needs `mtls: required` (the signer is the certificate's organisation)" });
     return problems;

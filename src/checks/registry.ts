@@ -14,6 +14,7 @@ import { consentCheck } from './consent.js';
 import { permissionCheck } from './permission.js';
 import { jwsRequestCheck } from './jws-request.js';
 import { idempotencyCheck } from './idempotency.js';
+import { dcrCheck } from './dcr.js';
 import type { Check, CheckDefinition, CheckDeps, CheckHooks } from './types.js';
 
 /** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
@@ -28,6 +29,7 @@ export const CHECKS: readonly CheckDefinition[] = [
   permissionCheck, // row 8
   jwsRequestCheck, // row 9
   idempotencyCheck, // row 10
+  dcrCheck, // SPEC §9, after row 2 (a dcr route has no token, JWS or idempotency checks in between)
 ];
 
 export interface NamedCheck {

@@ -30,6 +30,14 @@ export const MAX_CACHED_KEY_SETS = 10_000;
 /** Largest key-set document accepted from the directory. */
 const MAX_JWKS_BYTES = 1_048_576;
 
+/** The Directory's software-statement keys in production (SEC DCR ID3; ofb/requirements.md §8); `directory.ssaJwksUri` by default. */
+export const PRODUCTION_SSA_JWKS_URI = 'https://keystore.directory.openbankingbrasil.org.br/openbanking.jwks';
+
+/** The SSA key-set URL in effect: `directory.ssaJwksUri`, else the production keystore's. */
+export function ssaJwksUriOf(config: Pick<DirectoryConfig, 'ssaJwksUri'>): string {
+  return config.ssaJwksUri ?? PRODUCTION_SSA_JWKS_URI;
+}
+
 /** The organisation that signed a request: from the client certificate (SPEC §3). */
 export interface SignerOrganisation {
   readonly orgId: string;
@@ -43,6 +51,11 @@ export interface DirectoryJwks {
    * successful fetch within the cooldown), ServiceUnavailableError when the directory cannot say.
    */
   keysFor(org: SignerOrganisation, kid: string): Promise<readonly CryptoKey[]>;
+  /**
+   * The Directory's own software-statement keys with this `kid` (SPEC §9 row 3), from
+   * {@link ssaJwksUriOf}: the same cache, cooldown, stale bound and errors as {@link keysFor}.
+   */
+  ssaKeysFor(kid: string): Promise<readonly CryptoKey[]>;
   /** The key-set URL for an organisation. */
   jwksUriFor(org: SignerOrganisation): string;
   /**
@@ -86,6 +99,8 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
 
   function jwksUriFor(org: SignerOrganisation): string {
     const template = config.jwksUri;
+    // jws.request routes are refused at load without directory.jwksUri (checks/jws-request.ts).
+    if (template === undefined) throw new TypeError('directory.jwksUri is missing although the configuration was validated (a wiring bug)');
     if (template.includes('{softwareId}') && org.softwareId === undefined) {
       throw new ClientCertificateError('the client certificate carries no software_id (UID), needed to find its keys in the directory');
     }
@@ -147,37 +162,44 @@ export function createDirectoryJwks(config: DirectoryConfig, options: DirectoryJ
   return {
     jwksUriFor,
     stats: () => ({ fetches, failures, lastFailure }),
-    async keysFor(org, kid) {
-      const url = jwksUriFor(org);
-      const failuresBefore = failures;
-      const set = await current(url);
-      const keys = set.keys.get(kid);
-      if (keys !== undefined) return keys;
-      // SPEC §2: an unknown kid is a bad signature only when the set was fetched successfully after
-      // the kid could have appeared — within the cooldown (measured from the last *successful*
-      // fetch, so a failed one never delays the next), else by the refetch this miss triggers.
-      if (clock() - set.fetchedAt >= cooldownMs) {
-        // The directory failed while this request waited (a stale set was served): no second try.
-        if (failures !== failuresBefore) throw new ServiceUnavailableError();
-        let fresh: KeySet;
-        try {
-          fresh = await refresh(url);
-        } catch (err) {
-          set.failedAt = clock();
-          warn('directory unreachable on a refetch for an unknown kid', err);
-          // SPEC §2, §5: the directory could not say whether the kid exists → 503, not 400. The
-          // cached set stays, so the keys it holds keep working.
-          throw new ServiceUnavailableError({ cause: err });
-        }
-        const found = fresh.keys.get(kid);
-        if (found !== undefined) return found;
-      }
-      throw new BadSignatureError('the JWS kid is not among the signing keys the organisation publishes in the directory');
+    keysFor(org, kid) {
+      return keysAt(jwksUriFor(org), kid);
+    },
+    ssaKeysFor(kid) {
+      return keysAt(ssaJwksUriOf(config), kid);
     },
     async close() {
       await agent.close();
     },
   };
+
+  /** The PS256 keys with `kid` in the key set at `url` (the SPEC §2 rules for an unknown kid). */
+  async function keysAt(url: string, kid: string): Promise<readonly CryptoKey[]> {
+    const failuresBefore = failures;
+    const set = await current(url);
+    const keys = set.keys.get(kid);
+    if (keys !== undefined) return keys;
+    // SPEC §2: an unknown kid is a bad signature only when the set was fetched successfully after
+    // the kid could have appeared — within the cooldown (measured from the last *successful*
+    // fetch, so a failed one never delays the next), else by the refetch this miss triggers.
+    if (clock() - set.fetchedAt >= cooldownMs) {
+      // The directory failed while this request waited (a stale set was served): no second try.
+      if (failures !== failuresBefore) throw new ServiceUnavailableError();
+      let fresh: KeySet;
+      try {
+        fresh = await refresh(url);
+      } catch (err) {
+        set.failedAt = clock();
+        warn('directory unreachable on a refetch for an unknown kid', err);
+        // SPEC §2, §5: the directory could not say whether the kid exists → 503, not 400. The
+        // cached set stays, so the keys it holds keep working.
+        throw new ServiceUnavailableError({ cause: err });
+      }
+      const found = fresh.keys.get(kid);
+      if (found !== undefined) return found;
+    }
+    throw new BadSignatureError('the JWS kid is not among the signing keys the organisation publishes in the directory');
+  }
 }
 
 async function fetchKeySet(agent: Agent, url: string, timeoutMs: number): Promise<Map<string, CryptoKey[]>> {

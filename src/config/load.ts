@@ -15,6 +15,7 @@ import { resolveFiles } from './files.js';
 import { CONFIG_RULES, ROUTE_RULES, type RouteRule } from './rules.js';
 import { keyPathString, type ConfigProblem, type KeyPath } from './problems.js';
 import { CHECKS } from '../checks/registry.js';
+import { DCR_METHODS } from '../checks/dcr.js';
 
 /** Token checks of a route, defaults applied. */
 export type RouteAuth = AuthConfig & Required<Pick<AuthConfig, 'scopes' | 'consent'>>;
@@ -113,6 +114,8 @@ function resolveRoute(r: RouteConfig, index: number, defaultTimeoutMs: number): 
     // SPEC §1 row 1: fapi defaults to true for any route whose auth is not none.
     fapi: r.fapi ?? auth !== undefined,
     timeoutMs: r.timeoutMs ?? defaultTimeoutMs,
+    // SPEC §9: a registration endpoint answers RFC 7591 register and RFC 7592 read/update/delete only.
+    ...(r.dcr && r.methods === undefined ? { methods: [...DCR_METHODS] } : {}),
     // routeTargets (rules.ts) checked that it parses and is an origin.
     upstream: new URL(r.upstream).origin,
   });
@@ -207,6 +210,7 @@ function plainHttpWarnings(config: RawConfig): string[] {
     ['introspection.endpoint', config.introspection?.endpoint],
     ['introspection.consentLookup.url', config.introspection?.consentLookup?.url],
     ['directory.jwksUri', config.directory?.jwksUri],
+    ['directory.ssaJwksUri', config.directory?.ssaJwksUri],
   ];
   const warnings: string[] = [];
   for (const [key, url] of urls) {

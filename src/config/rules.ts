@@ -79,6 +79,7 @@ function urls(config: RawConfig): readonly ConfigProblem[] {
     problems.push({ path: ['introspection', 'consentLookup', 'url'], message: 'must have {consentId} in its path or query' });
   }
   url(['directory', 'jwksUri'], config.directory?.jwksUri);
+  url(['directory', 'ssaJwksUri'], config.directory?.ssaJwksUri);
   url(['replay', 'url'], config.replay.url);
   return problems;
 }
@@ -107,7 +108,7 @@ function workersSharedState(config: RawConfig): readonly ConfigProblem[] {
 
 /** SPEC §2: the key set is the signing organisation's own; a URL without {orgId} would serve one set to all. */
 function directoryJwksUri(config: RawConfig): readonly ConfigProblem[] {
-  if (config.directory === undefined || config.directory.jwksUri.includes('{orgId}')) return [];
+  if (config.directory?.jwksUri === undefined || config.directory.jwksUri.includes('{orgId}')) return [];
   return [{ path: ['directory', 'jwksUri'], message: 'must contain the {orgId} placeholder' }];
 }
 

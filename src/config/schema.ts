@@ -186,6 +186,11 @@ export const RouteSchema = Closed(
     jws: Type.Optional(JwsRouteSchema),
     idempotency: Type.Boolean({ default: false, description: 'Require and enforce x-idempotency-key on POST, PUT and PATCH (check 10).' }),
     forwardClientCert: Type.Boolean({ default: false, description: 'Forward the verified client certificate to the upstream (AS endpoints doing tls_client_auth).' }),
+    dcr: Type.Boolean({
+      default: false,
+      description:
+        'Front the authorization server\'s registration endpoint (RFC 7591/7592, OFB DCR profile): POST and PUT to the path or below must carry a Directory-signed software statement matching the client certificate, else 400 with an RFC 7591 error; GET and DELETE need only the certificate. Needs `mtls: required` and `directory`; excludes `auth`, `jws` and `idempotency`; methods default to GET, POST, PUT, DELETE.',
+    }),
   },
   'One route.',
 );
@@ -224,7 +229,14 @@ export const IntrospectionSchema = Closed(
 
 export const DirectorySchema = Closed(
   {
-    jwksUri: Type.String({ pattern: '^https?://', description: 'JWKS URL template with `{orgId}` and optionally `{softwareId}`.' }),
+    jwksUri: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS URL template with `{orgId}` and optionally `{softwareId}` (required by `jws.request` routes).' })),
+    ssaJwksUri: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description:
+          'The Directory\'s software-statement signing keys (`dcr` routes). Default https://keystore.directory.openbankingbrasil.org.br/openbanking.jwks (production); sandbox: https://keystore.sandbox.directory.openbankingbrasil.org.br/openbanking.jwks.',
+      }),
+    ),
     ca: Type.Optional(Text('PEM trust anchors for the directory (default: the system store).')),
     cacheTtlSeconds: Type.Integer({ minimum: 1, default: 300, description: 'How long a fetched key set is used before refetching.' }),
     maxStaleSeconds: Type.Integer({ minimum: 0, default: 3600, description: 'How long a cached key set may be served while the directory is down.' }),
@@ -235,7 +247,7 @@ export const DirectorySchema = Closed(
       description: 'Directory JWKS fetch timeout; past it a cached key set is served within maxStaleSeconds, else the request is refused with 503.',
     }),
   },
-  'The OFB Directory keystore: the senders\' JWKS for signed request bodies.',
+  'The OFB Directory keystore: the senders\' JWKS for signed request bodies, and the Directory\'s own software-statement keys for `dcr` routes.',
 );
 
 export const ReplaySchema = Closed(

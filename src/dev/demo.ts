@@ -16,7 +16,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createDevPki, writeBankSigningKey, writeDevPki, type Pem } from './pki.js';
 import { sandboxRoutesYaml, startSandbox } from './sandbox.js';
-import { signAsOrg } from './mock-directory.js';
+import { signAsOrg, signSoftwareStatement, softwareStatementClaims } from './mock-directory.js';
 
 interface Answer {
   readonly status: number;
@@ -36,7 +36,16 @@ async function main(): Promise<number> {
   const config = join(dir, 'routes.yaml');
   writeFileSync(
     config,
-    sandboxRoutesYaml({ certDir: dir, port, adminPort, bankUrl: sandbox.bank.url, introspectionEndpoint: sandbox.as.introspectionEndpoint, jwksUri: sandbox.directory.jwksUri }),
+    sandboxRoutesYaml({
+      certDir: dir,
+      port,
+      adminPort,
+      bankUrl: sandbox.bank.url,
+      introspectionEndpoint: sandbox.as.introspectionEndpoint,
+      jwksUri: sandbox.directory.jwksUri,
+      ssaJwksUri: sandbox.directory.ssaJwksUri,
+      authorizationServerUrl: sandbox.as.url,
+    }),
   );
   console.log('Guarita demo — dev PKI, mock bank API, mock authorization server and mock directory on 127.0.0.1');
   console.log(`  bank API ${sandbox.bank.url}   authorization server ${sandbox.as.url}   directory ${sandbox.directory.url}`);
@@ -126,6 +135,37 @@ async function scenarios(
   const other = { data: { ...data.data, payment: { amount: '5.00', currency: 'BRL' } } };
   show('same idempotency key, different data', 422, await call(pki.client1, 'POST', paymentsPath, payHeaders(), await signAsOrg(sandbox.orgKeys.client1, aud, other)));
   show('signed by client2 but sent over client1\'s certificate', 400, await call(pki.client1, 'POST', paymentsPath, { ...payHeaders(), 'x-idempotency-key': randomUUID() }, await signAsOrg(sandbox.orgKeys.client2, aud, data)));
+
+  console.log('\ndynamic client registration (DCR guard in front of the authorization server)');
+  const claims = softwareStatementClaims(sandbox.directory.url, pki.client1);
+  const registration = async (iatOffset: number, overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      software_statement: await signSoftwareStatement(sandbox.ssaKey, { ...claims, iat: Math.floor(Date.now() / 1000) + iatOffset }),
+      redirect_uris: [(claims.software_redirect_uris as string[])[0]],
+      jwks_uri: claims.software_jwks_uri,
+      token_endpoint_auth_method: 'private_key_jwt',
+      scope: 'openid accounts payments',
+      ...overrides,
+    });
+  const json = { 'content-type': 'application/json' };
+  const register = (cert: Pem, body: string) => call(cert, 'POST', '/register', json, body);
+  const showOAuth = (what: string, expected: number, answer: Answer) => {
+    let error = '';
+    try {
+      error = (JSON.parse(answer.body) as { error?: string }).error ?? '';
+    } catch {
+      error = '';
+    }
+    show(what, expected, { ...answer, body: '{}' }, error);
+  };
+  showOAuth('register: fresh Directory SSA matching the certificate', 201, await register(pki.client1, await registration(0)));
+  showOAuth('register: SSA issued 400 s ago (stale)', 400, await register(pki.client1, await registration(-400)));
+  showOAuth('register: a redirect URI outside the SSA', 400, await register(pki.client1, await registration(0, { redirect_uris: ['https://attacker.example/cb'] })));
+  showOAuth("register: client1's SSA over client2's certificate", 400, await register(pki.client2, await registration(0)));
+  const reached = sandbox.as.registrations;
+  const onlyGood = reached.length === 1 && reached[0]?.verified === true;
+  console.log(`   the authorization server received ${reached.length} registration(s)${onlyGood ? ', the good one, marked x-dcr-verified' : ' — expected only the good one!'}`);
+  if (!onlyGood) failures++;
   return failures;
 }
 

@@ -7,6 +7,9 @@
  *   HTTPS with `tls.ca`, a verified client certificate and `client_id` in the body (tls_client_auth).
  * - `GET /consents/{consentId}`: a consent service over `consents` (→ `{"data": {...}}` or 404),
  *   for the gateway's `consentLookup`.
+ * - `/register` (POST → 201) and `/register/{clientId}` (GET, PUT → 200, DELETE → 204): a
+ *   registration endpoint that accepts everything and records it (`registrations`), so a DCR guard's
+ *   work shows.
  * - `mode` simulates outages: `error` (500), `html` (200 text/html), `no-active` (JSON without
  *   `active`), `hang` (never answers), `reset` (drops the connection).
  */
@@ -29,6 +32,15 @@ export interface MockAsOptions {
   readonly clientSecret?: string;
   /** Serve HTTPS; with `ca`, ask for a client certificate (tls_client_auth). */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
+}
+
+/** One registration request (RFC 7591/7592) as the mock saw it. */
+export interface RecordedRegistration {
+  readonly method: string;
+  readonly path: string;
+  /** Whether it carried `x-dcr-verified: true` (a DCR guard checked it). */
+  readonly verified: boolean;
+  readonly body: string;
 }
 
 /** One introspection request as the mock saw it. */
@@ -56,6 +68,8 @@ export interface MockAuthorizationServer {
   readonly calls: IntrospectionCall[];
   /** Consent ids requested from the consent service, in order. */
   readonly consentCalls: string[];
+  /** Every request to `/register` (and below) received, in order. */
+  readonly registrations: RecordedRegistration[];
   /** Register `claims` under a fresh random token and return the token. */
   issue(claims: Record<string, unknown>): string;
   close(): Promise<void>;
@@ -70,6 +84,7 @@ export async function startMockAuthorizationServer(options: MockAsOptions = {}):
   const consents = new Map<string, Record<string, unknown>>();
   const calls: IntrospectionCall[] = [];
   const consentCalls: string[] = [];
+  const registrations: RecordedRegistration[] = [];
 
   const state = { mode: 'ok' as MockAsMode };
 
@@ -93,6 +108,16 @@ export async function startMockAuthorizationServer(options: MockAsOptions = {}):
       const record = consents.get(id);
       if (record === undefined) return json(res, 404, { errors: [{ code: 'NAO_ENCONTRADO', title: 'Not found', detail: 'no such consent' }] });
       return json(res, 200, { data: { consentId: id, ...record } });
+    }
+    // RFC 7591 register and RFC 7592 manage, recorded: what a DCR guard let through.
+    if (url.pathname === '/register' || url.pathname.startsWith('/register/')) {
+      registrations.push({ method: req.method ?? '', path: url.pathname, verified: req.headers['x-dcr-verified'] === 'true', body });
+      if (req.method === 'DELETE') {
+        res.writeHead(204).end();
+        return;
+      }
+      const clientId = url.pathname.split('/')[2] ?? `client-${registrations.length}`;
+      return json(res, req.method === 'POST' ? 201 : 200, { client_id: clientId, registration_client_uri: `${url.origin}/register/${clientId}` });
     }
     json(res, 404, { error: 'not_found' });
   };
@@ -128,6 +153,7 @@ export async function startMockAuthorizationServer(options: MockAsOptions = {}):
     },
     calls,
     consentCalls,
+    registrations,
     issue(claims) {
       const token = randomBytes(24).toString('base64url');
       tokens.set(token, claims);

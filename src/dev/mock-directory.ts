@@ -1,6 +1,7 @@
 /**
  * A mock OFB Directory keystore for development, tests and the demo: an HTTPS server serving
- * `/{orgId}/application.jwks` (the org-level signing keys, ofb/requirements.md §5), counting the
+ * `/{orgId}/application.jwks` (the org-level signing keys, ofb/requirements.md §5) and
+ * `/openbanking.jwks` (the Directory's software-statement keys), counting the
  * fetches and able to play an outage. Plus PS256 organisation keys and a signer for request bodies.
  * Never for production.
  */
@@ -68,6 +69,53 @@ export function signAsOrg(key: OrgSigningKey, aud: string, body: Record<string, 
     .sign(key.privateKey);
 }
 
+/**
+ * The key-set name under which the Directory's own software-statement keys (`/openbanking.jwks`)
+ * are published and counted: `publish(SSA_KEY_SET, keys)`, `fetches(SSA_KEY_SET)`.
+ */
+export const SSA_KEY_SET = 'openbanking.jwks';
+
+/**
+ * Sign a software statement assertion as the OFB Directory does (SEC DCR ID3 §8.1 example): compact
+ * JWS, PS256, header `kid` and `typ: JWT`, `iat` = now unless `claims` sets it.
+ */
+export function signSoftwareStatement(key: Pick<OrgSigningKey, 'kid' | 'privateKey'>, claims: Record<string, unknown>): Promise<string> {
+  const payload = { iss: 'Open Banking Open Banking Brasil sandbox SSA issuer', iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...claims };
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'PS256', kid: key.kid, typ: 'JWT' })
+    .sign(key.privateKey);
+}
+
+/**
+ * The claims of a software statement for a client certificate's organisation and software, as the
+ * sandbox Directory issues them (SEC DCR ID3 §8.1): redirect and webhook URIs under the software's
+ * own host, keys at the keystore, roles DADOS and PAGTO active. `overrides` replace members.
+ */
+export function softwareStatementClaims(directoryUrl: string, client: { orgId: string; softwareId: string }, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = `https://${client.softwareId}.tpp.example`;
+  return {
+    software_mode: 'Live',
+    software_id: client.softwareId,
+    software_client_id: client.softwareId,
+    software_client_name: 'Guarita sandbox TPP',
+    software_version: '1.0',
+    software_environment: 'sandbox',
+    software_roles: ['DADOS', 'PAGTO'],
+    software_statement_roles: [
+      { role: 'DADOS', authorisation_domain: 'Open Banking', status: 'Active' },
+      { role: 'PAGTO', authorisation_domain: 'Open Banking', status: 'Active' },
+    ],
+    software_redirect_uris: [`${base}/callback`, `${base}/callback2`],
+    software_api_webhook_uris: [`${base}/webhook`],
+    software_jwks_uri: `${directoryUrl}/${client.orgId}/${client.softwareId}/application.jwks`,
+    software_jwks_transport_uri: `${directoryUrl}/${client.orgId}/${client.softwareId}/transport.jwks`,
+    org_status: 'Active',
+    org_id: client.orgId,
+    org_name: 'Guarita sandbox TPP',
+    ...overrides,
+  };
+}
+
 export interface MockDirectoryOptions {
   /** PEM server certificate (and chain) and key. */
   readonly cert: string;
@@ -83,6 +131,8 @@ export interface MockDirectory {
   readonly url: string;
   /** The `directory.jwksUri` template for this directory. */
   readonly jwksUri: string;
+  /** The `directory.ssaJwksUri` of this directory: the keys published as {@link SSA_KEY_SET}. */
+  readonly ssaJwksUri: string;
   /** Publish (replace) an organisation's key set. */
   publish(orgId: string, keys: readonly JWK[]): void;
   /** Stop publishing an organisation (its URL answers 404). */
@@ -102,8 +152,9 @@ export async function startMockDirectory(options: MockDirectoryOptions): Promise
   const counts = new Map<string, number>();
   let down = false;
   const server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
-    const match = JWKS_PATH.exec((req.url ?? '').split('?')[0] ?? '');
-    const orgId = match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const match = JWKS_PATH.exec(path);
+    const orgId = path === `/${SSA_KEY_SET}` ? SSA_KEY_SET : match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
     if (orgId !== undefined) counts.set(orgId, (counts.get(orgId) ?? 0) + 1);
     if (down) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('directory down');
@@ -123,6 +174,7 @@ export async function startMockDirectory(options: MockDirectoryOptions): Promise
   return {
     url,
     jwksUri: `${url}/{orgId}/application.jwks`,
+    ssaJwksUri: `${url}/${SSA_KEY_SET}`,
     publish(orgId, keys) {
       sets.set(orgId, [...keys]);
     },

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startSandbox } from './sandbox.js';
 import { orgKeyFromDir } from './mock-directory.js';
+import { sandboxSsaKey } from './ssa-cli.js';
 import { identityFromDer } from '../tls/identity.js';
 
 async function main(certDir: string): Promise<void> {
@@ -30,6 +31,8 @@ async function main(certDir: string): Promise<void> {
     { ca: { cert: read('ca.crt'), key: '' }, server: { cert: read('server.crt'), key: read('server.key') }, client1, client2 },
     { bank: 9001, as: 9100, directory: 9200 },
     orgKeys,
+    // The SSA key `npm run sandbox:ssa` mints with.
+    await sandboxSsaKey(certDir),
   );
   console.log(`sandbox up: bank API ${sandbox.bank.url}, authorization server ${sandbox.as.url}, directory ${sandbox.directory.url}`);
   console.log('tokens the authorization server knows (bound to the certificates in certs/):');
@@ -38,7 +41,8 @@ async function main(certDir: string): Promise<void> {
   curl --cacert ${certDir}/ca.crt --cert ${certDir}/client1.crt --key ${certDir}/client1.key \\
        -H "x-fapi-interaction-id: $(node -p 'crypto.randomUUID()')" -H "Authorization: Bearer ${sandbox.tokens.accounts}" \\
        https://localhost:8443/open-banking/accounts/v2/accounts
-a signed payment:  npm run sandbox:sign   (prints the curl command; --org 2 signs as client2)`);
+a signed payment:  npm run sandbox:sign   (prints the curl command; --org 2 signs as client2)
+a client registration through the DCR guard:  npm run sandbox:ssa   (mints a software statement; --age 400 a stale one)`);
   const stop = () => void sandbox.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -1,13 +1,13 @@
 /**
  * The bundled sandbox: a mock bank API, a mock authorization server (introspection with bound
- * tokens and consents in several states) and a mock OFB Directory (the client organisations'
- * signing keys) on loopback. `npm run sandbox` runs it on fixed ports for the shipped routes.yaml;
+ * tokens and consents in several states, a recording `/register`) and a mock OFB Directory (the
+ * client organisations' signing keys, the Directory's SSA keys) on loopback. `npm run sandbox` runs it on fixed ports for the shipped routes.yaml;
  * `npm run demo` runs it on free ports. Development only.
  */
 import { X509Certificate } from 'node:crypto';
 import { startMockBank, type MockBank } from './mock-bank.js';
 import { startMockAuthorizationServer, type MockAuthorizationServer } from './mock-as.js';
-import { generateOrgKey, startMockDirectory, type MockDirectory, type OrgSigningKey } from './mock-directory.js';
+import { generateOrgKey, SSA_KEY_SET, startMockDirectory, type MockDirectory, type OrgSigningKey } from './mock-directory.js';
 import type { ClientPem, Pem } from './pki.js';
 import { thumbprintOf } from '../tls/identity.js';
 
@@ -49,6 +49,8 @@ export interface Sandbox {
   readonly tokens: SandboxTokens;
   /** The client organisations' request-signing keys (published in the mock directory). */
   readonly orgKeys: { readonly client1: OrgSigningKey; readonly client2: OrgSigningKey };
+  /** The mock Directory's software-statement key, published at `/openbanking.jwks` (mint SSAs with signSoftwareStatement). */
+  readonly ssaKey: OrgSigningKey;
   close(): Promise<void>;
 }
 
@@ -62,13 +64,15 @@ export interface SandboxPorts {
  * `orgKeys`: the client organisations' signing keys to publish (`npm run sandbox` passes those kept
  * in certs/, see orgKeyFromDir); fresh ones by default.
  */
-export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}, orgKeys?: Sandbox['orgKeys']): Promise<Sandbox> {
+export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}, orgKeys?: Sandbox['orgKeys'], ssaKey?: OrgSigningKey): Promise<Sandbox> {
   const bank = await startMockBank(ports.bank ?? 0);
   const as = await startMockAuthorizationServer({ port: ports.as ?? 0, clientSecret: SANDBOX_CLIENT_SECRET });
   const directory = await startMockDirectory({ cert: pki.server.cert, key: pki.server.key, port: ports.directory ?? 0 });
   orgKeys ??= { client1: await generateOrgKey(pki.client1.orgId), client2: await generateOrgKey(pki.client2.orgId) };
   directory.publish(pki.client1.orgId, [orgKeys.client1.publicJwk]);
   directory.publish(pki.client2.orgId, [orgKeys.client2.publicJwk]);
+  ssaKey ??= await generateOrgKey('directory', 'sandbox-ssa');
+  directory.publish(SSA_KEY_SET, [ssaKey.publicJwk]);
 
   const exp = () => Math.floor(Date.now() / 1000) + 24 * 3600;
   const bound = (client: Pem) => ({ 'x5t#S256': thumbprintOf(new X509Certificate(client.cert).raw) });
@@ -116,6 +120,7 @@ export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}, or
     directory,
     tokens,
     orgKeys,
+    ssaKey,
     async close() {
       await Promise.all([bank.close(), as.close(), directory.close()]);
     },
@@ -130,6 +135,9 @@ export interface SandboxConfigOptions {
   readonly bankUrl: string;
   readonly introspectionEndpoint: string;
   readonly jwksUri: string;
+  /** With both: `directory.ssaJwksUri` and a `/register` route with the DCR guard (`dcr: true`) in front of this authorization server. */
+  readonly ssaJwksUri?: string;
+  readonly authorizationServerUrl?: string;
 }
 
 /** routes.yaml for a gateway in front of the sandbox — the same routes as the shipped routes.yaml. */
@@ -150,7 +158,7 @@ introspection:
   clientSecret: ${SANDBOX_CLIENT_SECRET}
 directory:
   jwksUri: ${o.jwksUri}
-  ca: ${o.certDir}/ca.crt
+${o.ssaJwksUri === undefined ? '' : `  ssaJwksUri: ${o.ssaJwksUri}\n`}  ca: ${o.certDir}/ca.crt
 replay: { store: memory }
 signing: { key: ${o.certDir}/signing.key, kid: sandbox-bank, orgId: ${SANDBOX_BANK_ORG_ID} }
 routes:
@@ -168,5 +176,13 @@ routes:
     upstream: ${o.bankUrl}
     mtls: none
     auth: none
-`;
+${
+  o.ssaJwksUri === undefined || o.authorizationServerUrl === undefined
+    ? ''
+    : `  - path: /register
+    upstream: ${o.authorizationServerUrl}
+    forwardClientCert: true
+    dcr: true
+`
+}`;
 }

@@ -18,6 +18,7 @@ import {
   RouteNotFoundError,
   UnsupportedMediaTypeError,
   errorBody,
+  errorContentType,
   wwwAuthenticate,
 } from '../errors.js';
 
@@ -32,7 +33,9 @@ export function answerError(error: FastifyError | Error, request: FastifyRequest
     else request.log.warn({ cause: describeCause(cause), interactionId: request.ofb?.interactionId }, refusal.detail);
   }
   reply.code(refusal.statusCode);
-  reply.header('content-type', 'application/json; charset=utf-8');
+  reply.header('content-type', errorContentType(refusal));
+  // RFC 7591 §3.2.2 / RFC 6749 §5.2: registration answers are never cached.
+  if (refusal.oauthError !== undefined) reply.header('cache-control', 'no-store');
   if (request.ofb !== null && request.ofb !== undefined) {
     request.ofb.errorCode = refusal.internalCode;
     request.ofb.errorDetail = refusal.detail;
@@ -41,7 +44,9 @@ export function answerError(error: FastifyError | Error, request: FastifyRequest
   const authenticate = wwwAuthenticate(refusal);
   if (authenticate !== undefined) reply.header('www-authenticate', authenticate);
   if (refusal.headers) reply.headers(refusal.headers);
-  return reply.send(errorBody(refusal));
+  const body = errorBody(refusal);
+  // As bytes: Fastify would append "; charset=utf-8" to a string's application/json (RFC 8259 §11 defines no charset).
+  return reply.send(refusal.oauthError !== undefined ? Buffer.from(body) : body);
 }
 
 function describeCause(cause: unknown): string {

@@ -28,7 +28,7 @@ export const SMALL_RESPONSE_BYTES = 64 * 1024;
 
 /** Whether the route's request body is buffered (and so bounded by server.bodyLimit) before its checks. */
 export function buffersRequestBody(route: Route): boolean {
-  return route.jws?.request === true || route.idempotency;
+  return route.jws?.request === true || route.idempotency || route.dcr;
 }
 
 /** Whether the route's upstream responses are buffered (signed, or stored for idempotency). */

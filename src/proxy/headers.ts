@@ -130,6 +130,8 @@ export function requestHeaderRewriter(
       headers['x-jws-verified'] = 'true';
       headers['x-jws-jti'] = ofb.jwsJti;
     }
+    // SPEC §9: the registration request passed the DCR guard.
+    if (ofb.dcrVerified) headers['x-dcr-verified'] = 'true';
     const inbound = request.headers['x-forwarded-for'];
     headers['x-forwarded-for'] =
       trustedProxy !== undefined && typeof inbound === 'string' && inbound !== '' && trustedProxy(request.ip) ? `${inbound}, ${request.ip}` : request.ip;

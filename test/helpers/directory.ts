@@ -63,7 +63,7 @@ export async function startRestartableDirectory(t: Teardown): Promise<Restartabl
   const keys = await testOrgKeys();
   const tls = { cert: pki.server.cert, key: pki.server.key };
   let inner: MockDirectory | undefined = await startMockDirectory(tls);
-  const { url, jwksUri } = inner;
+  const { url, jwksUri, ssaJwksUri } = inner;
   const port = Number(new URL(url).port);
   const sets = new Map<string, readonly JWK[]>();
   const past = new Map<string, number>();
@@ -73,6 +73,7 @@ export async function startRestartableDirectory(t: Teardown): Promise<Restartabl
   const directory: MockDirectory = {
     url,
     jwksUri,
+    ssaJwksUri,
     publish(orgId, published) {
       sets.set(orgId, [...published]);
       inner?.publish(orgId, published);

@@ -5,7 +5,8 @@
  *
  * Only 2xx answers count, and concurrent requests never let more than the limit through: a request
  * reserves one call atomically before it is forwarded (check-and-add in the store), and gives it back
- * when the answer is not 2xx, or when the request ends without an answer (error, client gone).
+ * when the answer is not 2xx, when the client went away before its answer, or when the request ends
+ * without an answer.
  *
  * Pagination: the `pagination-key`s of a 2xx JSON answer's `links` are remembered for 60 minutes per
  * consent and endpoint; a request presenting a remembered key is not counted (and so never refused
@@ -95,7 +96,8 @@ async function settleOnSend(request: FastifyRequest, reply: FastifyReply, payloa
   if (reservation === undefined || reservation.settled) return payload;
   reservation.settled = true;
   const status = reply.statusCode;
-  if (status < 200 || status > 299) {
+  // A client gone before its answer got nothing: the call is given back, whatever the upstream said.
+  if (status < 200 || status > 299 || request.raw.socket?.destroyed === true) {
     await giveBack(request, reservation);
     return payload;
   }

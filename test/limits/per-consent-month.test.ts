@@ -4,6 +4,8 @@
 // concurrent requests against a limit of 8 let exactly 8 through.
 import t from 'tap';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { randomUUID } from 'node:crypto';
 import { startUpstream } from '../helpers/upstream.js';
 import { introspectionBlock, startMockAs, tokenClaims } from '../helpers/mock-as.js';
 import { testPki } from '../helpers/gateway.js';
@@ -137,4 +139,34 @@ t.test('50 concurrent requests against a limit of 8 → exactly 8 through (memor
   tt.equal(statuses.filter((s) => s === 200).length, 8, 'exactly 8 answered 200');
   tt.equal(statuses.filter((s) => s === 423).length, 42, 'the other 42 were refused with 423');
   tt.equal(upstream.requests.length, 8, 'the upstream saw exactly 8');
+});
+
+t.test('a client that goes away before the answer gives its call back', async (tt) => {
+  const { g, upstream, token } = await setup(tt, 1, new FakeClock(MONTH_END - 86_400_000));
+  const c1 = token('urn:bank:c1');
+  const { pki } = await testPki();
+  const path = `${BASE}/acc-6?slow=1`;
+  await new Promise<void>((resolve) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: g.port, path, servername: 'localhost', ca: pki.ca.cert, cert: pki.client1.cert, key: pki.client1.key, agent: false,
+        headers: { 'x-fapi-interaction-id': randomUUID(), authorization: `Bearer ${c1}` } },
+      () => undefined,
+    );
+    req.on('error', () => resolve());
+    req.end();
+    // Gone while the upstream is still answering (it takes 100 ms).
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (upstream.requests.length > 0 || Date.now() - started > 2000) {
+        clearInterval(poll);
+        req.destroy();
+        resolve();
+      }
+    }, 5);
+  });
+  // The upstream answers 100 ms later to nobody.
+  await new Promise((r) => setTimeout(r, 300));
+  tt.equal(upstream.requests.length, 1, 'the request had reached the upstream');
+  tt.equal((await g.call(`${BASE}/acc-6`, { token: c1 })).status, 200, 'the limit of 1 is still available');
+  tt.equal((await g.call(`${BASE}/acc-6`, { token: c1 })).status, 423, 'and now spent');
 });

@@ -13,6 +13,7 @@ import { removeTempDir, serverBlock, tempDir, testPki } from '../helpers/gateway
 import { send, type ClientResponse } from '../helpers/client.js';
 import type { TestUpstream } from '../helpers/upstream.js';
 import type { DevPki } from '../../src/dev/pki.js';
+import type { FastifyBaseLogger } from 'fastify';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -47,13 +48,19 @@ export interface CallOptions {
  * Start a gateway from `sections` (YAML after the `server:` block; `{{upstream}}` replaced) with the
  * limits on `clock`.
  */
-export async function startLimitGateway(t: Teardown, sections: string, upstream: TestUpstream, clock?: FakeClock): Promise<LimitGateway> {
+export async function startLimitGateway(
+  t: Teardown,
+  sections: string,
+  upstream: TestUpstream,
+  clock?: FakeClock,
+  logger?: FastifyBaseLogger,
+): Promise<LimitGateway> {
   const { pki, dir } = await testPki();
   const configDir = tempDir('guarita-limits-');
   const file = join(configDir, 'routes.yaml');
   writeFileSync(file, `${serverBlock(dir)}${sections.replaceAll('{{upstream}}', upstream.url)}`);
   const config = loadConfig(file);
-  const gateway = await startGateway(config, clock === undefined ? {} : { now: clock.now });
+  const gateway = await startGateway(config, { ...(clock === undefined ? {} : { now: clock.now }), ...(logger === undefined ? {} : { logger }) });
   t.teardown(async () => {
     try {
       await gateway.close(1000);

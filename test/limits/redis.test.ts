@@ -4,6 +4,7 @@
 // once, counted in a metric), `refuse` answers 503 and forwards nothing.
 import t from 'tap';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { startUpstream } from '../helpers/upstream.js';
 import { introspectionBlock, startMockAs, tokenClaims } from '../helpers/mock-as.js';
 import { skipWithoutRedis, startRedis } from '../helpers/redis.js';
@@ -61,6 +62,8 @@ for (const policy of ['allow', 'refuse'] as const) {
     const redis = await startRedis(tt);
     const upstream = await startUpstream(tt);
     const clock = new FakeClock(NOW);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (chunk: string) => void lines.push(JSON.parse(chunk) as Record<string, unknown>) });
     const g = await startLimitGateway(
       tt,
       `${replay(redis.url)}limits: { onStoreError: ${policy} }
@@ -72,6 +75,7 @@ routes:
 `,
       upstream,
       clock,
+      logger,
     );
     const path = '/open-banking/accounts/v2/accounts';
     tt.equal((await g.call(path)).status, 200, 'Redis up: counted');
@@ -100,5 +104,8 @@ routes:
     tt.equal((await g.call(path)).status, 200);
     tt.equal((await g.call(path)).status, 200);
     tt.equal((await g.call(path)).status, 429, 'counted and limited again');
+    const said = (text: string) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(text)).length;
+    tt.equal(said('limit counters unavailable'), 1, 'the outage is logged once, not once per request');
+    tt.equal(said('limit counters available again'), 1, 'and its end once');
   });
 }

@@ -61,13 +61,13 @@ export function limitsTarget(id: string, label: string, store: 'memory' | 'redis
         });
         // (d)'s one route is the file's last entry: its limits go right under it.
         writeFileSync(file, `${base}${NEVER_REFUSED}\n${replay}`);
-        const check = spawnSync(process.execPath, [GUARITA_CLI, 'check-config', file], { encoding: 'utf8', timeout: 15_000 });
+        const check = spawnSync(env.node, [GUARITA_CLI, 'check-config', file], { encoding: 'utf8', timeout: 15_000 });
         if (check.status !== 0) {
           await stopAll();
           return `not available in this build (configuration refused: ${check.stderr.trim().split('\n')[0] ?? ''})`;
         }
         const log = openSync(join(env.dir, `guarita-${id}.log`), 'a');
-        const gateway = startService(process.execPath, [...GATEWAY_NODE_FLAGS, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
+        const gateway = startService(env.node, [...GATEWAY_NODE_FLAGS, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
         closeSync(log);
         services.push(gateway);
         await waitForPort(port, 15_000, gateway);

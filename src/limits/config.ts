@@ -4,19 +4,33 @@
  *   is no OFB minimum to apply;
  * - `perConsentMonth` counts per consent, which comes from the access token: the route needs `auth`;
  * - a number below the OFB minimum of an endpoint the route serves loads with a warning (a bank may
- *   break the rule knowingly in a test environment; operations.md: "never below the minimums").
+ *   break the rule knowingly in a test environment; operations.md: "never below the minimums");
+ * - several workers need Redis: workers share no memory, so each would count alone.
  */
 import type { Config, Route } from '../config/load.js';
-import { routeKey, keyPathString, type ConfigProblem } from '../config/problems.js';
+import { routeKey, keyPathString, type ConfigProblem, type KeyPath } from '../config/problems.js';
 import type { OfbEndpoint } from '../ofb/catalogue.js';
 import { endpointsOfRoute, perMinuteMinimum, perMonthMinimum } from './endpoints.js';
 
 type LimitKey = 'perMinute' | 'perConsentMonth';
 
+/** Counters in the memory store of several workers: each worker would let the whole limit through. */
+export function sharedCounterProblems(config: Config, path: KeyPath): ConfigProblem[] {
+  if (config.server.workers === 1 || config.replay.store !== 'memory') return [];
+  return [
+    {
+      path,
+      message: 'workers share no memory, so each would count alone and the limit would be multiplied by the number of workers: set `replay: { store: redis, url: ... }`, or `server.workers: 1`',
+    },
+  ];
+}
+
 /** The configuration problems of one route limit (none when it is not set). */
-export function limitProblems(route: Route, key: LimitKey): ConfigProblem[] {
+export function limitProblems(route: Route, config: Config, key: LimitKey): ConfigProblem[] {
   const setting = route.limits?.[key];
   if (setting === undefined) return [];
+  const shared = sharedCounterProblems(config, routeKey(route, 'limits', key));
+  if (shared.length > 0) return shared;
   if (key === 'perConsentMonth' && route.auth === undefined) {
     return [{ path: routeKey(route, 'limits', key), message: `counts per consent, taken from the access token: route ${route.path} needs \`auth\`` }];
   }

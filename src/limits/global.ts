@@ -7,10 +7,12 @@
 import { GlobalLimitError } from '../errors.js';
 import { ensured, type CheckDefinition } from '../checks/types.js';
 import { retryAfterSeconds, secondWindow } from './windows.js';
+import { sharedCounterProblems } from './config.js';
 
 export const globalLimitCheck: CheckDefinition = {
   name: 'limit-global',
   phase: 'headers',
+  validate: (_route, config) => (config.limits.globalPerSecond === undefined ? [] : sharedCounterProblems(config, ['limits', 'globalPerSecond'])),
   create(route, deps) {
     const limit = deps.config.limits.globalPerSecond;
     if (limit === undefined) return undefined;

@@ -40,7 +40,7 @@ const part = encodeURIComponent;
 export const perConsentMonthLimitCheck: CheckDefinition = {
   name: 'limit-per-consent-month',
   phase: 'headers',
-  validate: (route) => limitProblems(route, 'perConsentMonth'),
+  validate: (route, config) => limitProblems(route, config, 'perConsentMonth'),
   warnings: (route, config) => limitWarnings(route, config, 'perConsentMonth'),
   hooks(route) {
     return route.limits?.perConsentMonth === undefined ? undefined : { onSend: settleOnSend, onResponse: releaseOnResponse };

@@ -13,7 +13,7 @@ import { minuteWindow, retryAfterSeconds } from './windows.js';
 export const perMinuteLimitCheck: CheckDefinition = {
   name: 'limit-per-minute',
   phase: 'headers',
-  validate: (route) => limitProblems(route, 'perMinute'),
+  validate: (route, config) => limitProblems(route, config, 'perMinute'),
   warnings: (route, config) => limitWarnings(route, config, 'perMinute'),
   create(route, deps) {
     const setting = route.limits?.perMinute;

@@ -97,3 +97,26 @@ t.test('schema: unknown keys, zero and non-ofb strings are refused', async (tt) 
   await tt.rejects(load(`limits: { onStoreError: ignore }\n${route('{ perMinute: 10 }')}`), ConfigError);
   await tt.rejects(load(`limits: { globalPerSecond: 0 }\n${route('{ perMinute: 10 }')}`), ConfigError);
 });
+
+t.test('several workers with the memory store: an error (each worker would count alone)', async (tt) => {
+  const { dir } = await testPki();
+  const text = (workers: string, extra: string) =>
+    `${serverBlock(dir).replace('  host: 127.0.0.1\n', `  host: 127.0.0.1\n  workers: ${workers}\n`)}${introspection}${extra}routes:
+  - path: /open-banking/accounts/v2
+    upstream: http://127.0.0.1:9001
+    limits: { perMinute: 5000 }
+`;
+  const fails = (yaml: string) => {
+    try {
+      parseConfig(yaml, join(dir, 'routes.yaml'), {});
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
+  };
+  tt.match(fails(text('2', ''))?.message, /routes\[0\]\.limits\.perMinute: workers share no memory/);
+  tt.match(fails(text('auto', ''))?.message, /workers share no memory/);
+  tt.match(fails(text('2', 'limits: { globalPerSecond: 300 }\n'))?.message, /limits\.globalPerSecond: workers share no memory|routes\[0\]\.limits\.perMinute: workers share no memory/);
+  tt.equal(fails(text('2', 'replay: { store: redis, url: redis://127.0.0.1:6379 }\n')), undefined, 'with Redis: fine');
+  tt.equal(fails(text('1', '')), undefined, 'one worker: fine');
+});

@@ -27,6 +27,7 @@ t.test('per-minute targets: OFB minimums, the high class, exemptions, the route 
   tt.same(ofb('GET', '/open-banking/accounts/v2/accounts'), { endpoint: '/open-banking/accounts/v2/accounts', resourceId: '', limit: 1000 });
   tt.same(ofb('GET', '/open-banking/accounts/v2/accounts/a1/balances'), { endpoint: '/open-banking/accounts/v2/accounts/{accountId}/balances', resourceId: 'a1', limit: 5000 }, 'high → highClassPerMinute');
   tt.equal(ofb('GET', '/open-banking/resources/v2/resources'), undefined, 'resources are exempt');
+  tt.same(ofb('GET', '/open-banking/products-services/v1/personal-accounts'), { endpoint: '/open-banking/products-services/v1/personal-accounts', resourceId: '', limit: 500 }, 'open data: 500');
   tt.same(ofb('GET', '/open-banking/other/v1/x'), { endpoint: '/open-banking', resourceId: '', limit: 1000 }, 'outside the catalogue: the route, low class');
   const fixed = perMinuteTargets(route('/open-banking'), 7, 5000);
   tt.equal(fixed('GET', '/open-banking/resources/v2/resources')?.limit, 7, 'a number limits exempt endpoints too');

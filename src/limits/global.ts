@@ -5,6 +5,7 @@
  * capacity": at least 300 per second; over it the bank answers 529).
  */
 import { GlobalLimitError } from '../errors.js';
+import type { Config } from '../config/load.js';
 import { ensured, type CheckDefinition } from '../checks/types.js';
 import { retryAfterSeconds, secondWindow } from './windows.js';
 import { sharedCounterProblems } from './config.js';
@@ -12,7 +13,8 @@ import { sharedCounterProblems } from './config.js';
 export const globalLimitCheck: CheckDefinition = {
   name: 'limit-global',
   phase: 'headers',
-  validate: (_route, config) => (config.limits.globalPerSecond === undefined ? [] : sharedCounterProblems(config, ['limits', 'globalPerSecond'])),
+  // `limits` always exists once the schema applied its default; a hand-built partial config may lack it.
+  validate: (_route, config) => ((config as Partial<Config>).limits?.globalPerSecond === undefined ? [] : sharedCounterProblems(config, ['limits', 'globalPerSecond'])),
   create(route, deps) {
     const limit = deps.config.limits.globalPerSecond;
     if (limit === undefined) return undefined;

@@ -3,7 +3,7 @@
  * npm run bench — measures Guarita against the bare Node floor and nginx, side by side, in one run.
  *
  *   node dist/bench/run.js [--duration S] [--warmup S] [--prime S] [--connections N] [--reps N]
- *                          [--only a,b,c,d,e,f,fb,fd,nginx,ng,nga,ngc,p,dw2,dt1,dt2,workers,replay] [--access-log]
+ *                          [--only a,b,c,d,e,f,fb,fd,nginx,ng,nga,ngc,p,dl,dlr,limits,dw2,dt1,dt2,workers,replay] [--access-log]
  *                          [--node PATH] [--out FILE|-]
  *
  * --node PATH (or GUARITA_BENCH_NODE): the Node binary the gateway, the bare Node proxy and the PS256

@@ -79,7 +79,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<Fas
   app.server.on('checkExpectation', answerExpectation);
 
   const services = options.services;
-  const deps: CheckDeps = { ...services, config, certificates: options.certificates };
+  const deps: CheckDeps = { ...services, config, certificates: options.certificates, metrics: options.metrics };
   const signer = services.signer;
   app.decorateRequest('ofb', null as unknown as OfbContext);
   const pools = new UpstreamPools();

@@ -256,6 +256,34 @@ export class RegistrationUnavailableError extends GatewayError {
   }
 }
 
+/** SPEC §10: over a per-minute limit → 429 with `Retry-After`, seconds to the next UTC minute. */
+export class PerMinuteLimitError extends GatewayError {
+  constructor(retryAfterSeconds: number, detail?: string) {
+    super('LIMIT_PER_MINUTE', detail, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+/** SPEC §10: the monthly call limit was reached → 423 with `Retry-After`, seconds to the next UTC month. */
+export class MonthlyLimitError extends GatewayError {
+  constructor(retryAfterSeconds: number, detail?: string) {
+    super('LIMIT_PER_CONSENT_MONTH', detail, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+/** SPEC §10: over the global per-second limit → 529 with `Retry-After: 1`. */
+export class GlobalLimitError extends GatewayError {
+  constructor(retryAfterSeconds: number) {
+    super('LIMIT_GLOBAL', undefined, { headers: { 'retry-after': String(retryAfterSeconds) } });
+  }
+}
+
+/** SPEC §10 with `limits.onStoreError: refuse`: the counters cannot be read → 503, not forwarded. */
+export class LimitStoreUnavailableError extends GatewayError {
+  constructor(options?: GatewayErrorOptions) {
+    super('LIMIT_STORE_UNAVAILABLE', undefined, options);
+  }
+}
+
 /** Anything unexpected: 500 with a fixed sentence; the cause only goes to the logs. */
 export class InternalError extends GatewayError {
   constructor(options?: GatewayErrorOptions) {

@@ -19,6 +19,10 @@ export class GatewayMetrics {
   readonly upstreamLatency: Histogram<'route'>;
   readonly certificateExpiry: Gauge<'kind' | 'file'>;
   readonly dependencyUp: Gauge<'dependency'>;
+  /** SPEC §10: requests refused by a traffic limit (`perMinute`, `perConsentMonth`, `globalPerSecond`). */
+  readonly limitRefusals: Counter<'route' | 'limit'>;
+  /** SPEC §10: limit counter operations the store failed (the request then went on or got a 503, per `onStoreError`). */
+  readonly limitStoreErrors: Counter<'limit' | 'policy'>;
 
   constructor(defaultMetrics = true) {
     const registers = [this.registry];
@@ -56,6 +60,18 @@ export class GatewayMetrics {
       labelNames: ['dependency'],
       registers,
       aggregator: 'min', // server.workers: down when down in any worker
+    });
+    this.limitRefusals = new Counter({
+      name: 'guarita_limit_refusals_total',
+      help: 'Requests refused by an OFB traffic limit (429 perMinute, 423 perConsentMonth, 529 globalPerSecond), by route and limit; never forwarded.',
+      labelNames: ['route', 'limit'],
+      registers,
+    });
+    this.limitStoreErrors = new Counter({
+      name: 'guarita_limit_store_errors_total',
+      help: 'Traffic-limit counter operations the store failed, by limit and limits.onStoreError policy (allow: let through uncounted; refuse: 503).',
+      labelNames: ['limit', 'policy'],
+      registers,
     });
     new Gauge({
       name: 'guarita_build_info',

@@ -22,7 +22,11 @@ export type OfbErrorCode =
   | 'BAD_GATEWAY'
   | 'GATEWAY_TIMEOUT'
   | 'SERVICE_UNAVAILABLE'
-  | 'ERRO_INTERNO';
+  | 'ERRO_INTERNO'
+  // SPEC §10: the OFB specs name these statuses (OAPI TooManyRequests, Locked, SiteIsOverloaded) but no code.
+  | 'TOO_MANY_REQUESTS'
+  | 'LOCKED'
+  | 'SITE_IS_OVERLOADED';
 
 /** RFC 6750 §3.1 error values for `WWW-Authenticate: Bearer error="..."`. */
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
@@ -123,6 +127,26 @@ export const REFUSALS = {
     status: 503,
     oauthError: 'temporarily_unavailable',
     detail: "the Directory's software statement keys cannot be fetched; try again later",
+  },
+  // SPEC §10 traffic limits (operations.md "Status codes").
+  LIMIT_PER_MINUTE: {
+    status: 429,
+    ofbCode: 'TOO_MANY_REQUESTS',
+    title: 'Limite de requisições por minuto excedido',
+    detail: 'too many requests to this endpoint from this client in the current minute; retry after the Retry-After seconds',
+  },
+  LIMIT_PER_CONSENT_MONTH: {
+    status: 423,
+    ofbCode: 'LOCKED',
+    title: 'Limite mensal de chamadas excedido',
+    detail: 'the monthly call limit of this endpoint for this consent and resource has been reached',
+  },
+  LIMIT_GLOBAL: { status: 529, ofbCode: 'SITE_IS_OVERLOADED', title: 'Sobrecarga', detail: 'the service is overloaded; retry after the Retry-After seconds' },
+  LIMIT_STORE_UNAVAILABLE: {
+    status: 503,
+    ofbCode: 'SERVICE_UNAVAILABLE',
+    title: 'Serviço indisponível',
+    detail: 'a service the gateway depends on is unavailable; try again later',
   },
 } as const satisfies Record<string, Refusal>;
 

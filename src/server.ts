@@ -38,6 +38,8 @@ export interface GatewayOptions {
   readonly reloadDebounceMs?: number;
   /** Serve the admin port (default true); a cluster worker leaves it to the primary (src/cluster.ts). */
   readonly adminListener?: boolean;
+  /** The traffic limits' clock (SPEC §10), ms since the epoch; tests inject one. */
+  readonly now?: () => number;
 }
 
 /** Build, listen, and start watching TLS files. */
@@ -54,7 +56,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     onChange: (dependency, up) => metrics.dependencyUp.set({ dependency }, up ? 1 : 0),
   });
   let serverExpiry = recordExpiry(metrics, files);
-  const services = createServices(config, log);
+  const services = createServices(config, log, options.now === undefined ? {} : { now: options.now });
   exposeServiceMetrics(metrics, services);
   // SPEC §3 ingress mode: a plain listener behind a TLS-terminating proxy, same routes and services.
   const ingressSettings = config.server.ingress;

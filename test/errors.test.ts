@@ -44,6 +44,10 @@ const today: Record<string, { make: () => GatewayError; status: number; code: st
   GatewayTimeoutError: { make: () => new errors.GatewayTimeoutError(), status: 504, code: 'GATEWAY_TIMEOUT', title: 'Gateway timeout', detail: 'the upstream service did not answer in time' },
   ServiceUnavailableError: { make: () => new errors.ServiceUnavailableError(), status: 503, code: 'SERVICE_UNAVAILABLE', title: 'Serviço indisponível', detail: 'a service the gateway depends on is unavailable; try again later' },
   InternalError: { make: () => new errors.InternalError({ cause: new Error('boom') }), status: 500, code: 'ERRO_INTERNO', title: 'Erro interno', detail: 'the gateway could not process the request' },
+  PerMinuteLimitError: { make: () => new errors.PerMinuteLimitError(12), status: 429, code: 'TOO_MANY_REQUESTS', title: 'Limite de requisições por minuto excedido', detail: 'too many requests to this endpoint from this client in the current minute; retry after the Retry-After seconds' },
+  MonthlyLimitError: { make: () => new errors.MonthlyLimitError(3600), status: 423, code: 'LOCKED', title: 'Limite mensal de chamadas excedido', detail: 'the monthly call limit of this endpoint for this consent and resource has been reached' },
+  GlobalLimitError: { make: () => new errors.GlobalLimitError(1), status: 529, code: 'SITE_IS_OVERLOADED', title: 'Sobrecarga', detail: 'the service is overloaded; retry after the Retry-After seconds' },
+  LimitStoreUnavailableError: { make: () => new errors.LimitStoreUnavailableError(), status: 503, code: 'SERVICE_UNAVAILABLE', title: 'Serviço indisponível', detail: 'a service the gateway depends on is unavailable; try again later' },
 };
 
 /** The registration refusals (SPEC §9): an RFC 7591 `error` and `error_description` instead of an OFB code and title. */
@@ -177,6 +181,8 @@ t.test('WWW-Authenticate comes from the catalogue (RFC 6750 §3)', async (tt) =>
   tt.equal(wwwAuthenticate(new errors.ForbiddenError('x')), undefined);
   tt.same(new errors.MethodNotAllowedError(['GET', 'PUT']).headers, { allow: 'GET, PUT' });
   tt.same(new errors.IdempotencyConflictError().headers, { 'retry-after': '1' });
+  tt.same(new errors.PerMinuteLimitError(17).headers, { 'retry-after': '17' }, 'SPEC §10: 429 says when the next minute starts');
+  tt.same(new errors.GlobalLimitError(1).headers, { 'retry-after': '1' });
 });
 
 /** The rows of the registration-refusal table in docs/refusals.md (headed "| internal code | class | status | RFC 7591 `error` |"). */

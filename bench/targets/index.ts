@@ -10,6 +10,7 @@ import { Client, request } from 'undici';
 import { childPids, freePort, startService, waitForPort, type Service } from '../lib.js';
 import { ACCOUNTS_PATH, PAYMENTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
 import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
+import { limitsTarget } from './limits.js';
 
 const HERE = import.meta.dirname;
 /** The gateway's real CLI bin, as an operator runs it. */
@@ -102,6 +103,8 @@ export const TARGETS: readonly TargetDef[] = [
   bare('b', '(b) bare Node https mTLS proxy, no checks', false),
   gateway('c', '(c) Guarita: mTLS + interaction id', 'c', GET_ACCOUNTS, false),
   gateway('d', '(d) Guarita: full token pipeline, warm cache', 'd', GET_WITH_TOKEN, false),
+  limitsTarget('dl', '(d) + traffic limits, memory store', 'memory'),
+  limitsTarget('dlr', '(d) + traffic limits, Redis store (CPU incl. redis-server)', 'redis'),
   gateway('e', '(e) (d) + JWS request, fresh jti', 'e', { method: 'POST', path: SIGNED_PATH, token: true, jws: true }, false),
   bare('fb', '(f) (b) with a new TLS connection per request', true),
   gateway('fd', '(f) (d) with a new TLS connection per request', 'd', GET_WITH_TOKEN, true),
@@ -120,6 +123,7 @@ export const GROUPS: Readonly<Record<string, readonly string[]>> = {
   f: ['fb', 'fd'],
   nginx: ['ng', 'nga', 'ngc'],
   workers: ['d', 'dw2', 'dt1', 'dt2'],
+  limits: ['dl', 'dlr'],
 };
 
 function bare(id: string, label: string, newConnectionPerRequest: boolean): TargetDef {

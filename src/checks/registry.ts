@@ -15,18 +15,27 @@ import { permissionCheck } from './permission.js';
 import { jwsRequestCheck } from './jws-request.js';
 import { idempotencyCheck } from './idempotency.js';
 import { dcrCheck } from './dcr.js';
+import { globalLimitCheck } from '../limits/global.js';
+import { perMinuteLimitCheck } from '../limits/per-minute.js';
+import { perConsentMonthLimitCheck } from '../limits/per-consent-month.js';
 import type { Check, CheckDefinition, CheckDeps, CheckHooks } from './types.js';
 
-/** SPEC §1 rows 1–10, in order. Row 0 (route exists) is the router's job. */
+/**
+ * SPEC §1 rows 1–10, in order, with the SPEC §10 limits at their fixed places. Row 0 (route exists)
+ * is the router's job.
+ */
 export const CHECKS: readonly CheckDefinition[] = [
+  globalLimitCheck, // SPEC §10: right after row 0
   interactionIdCheck, // row 1
   clientCertificateCheck, // row 2
+  perMinuteLimitCheck, // SPEC §10: right after row 2, before any token is introspected
   bearerTokenCheck, // row 3
   tokenActiveCheck, // row 4
   certBindingCheck, // row 5
   scopeCheck, // row 6
   consentCheck, // row 7 (on every token route it also records the consent id the scope names)
   permissionCheck, // row 8
+  perConsentMonthLimitCheck, // SPEC §10: right after row 8
   jwsRequestCheck, // row 9
   idempotencyCheck, // row 10
   dcrCheck, // SPEC §9, after row 2 (a dcr route has no token, JWS or idempotency checks in between)

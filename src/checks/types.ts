@@ -6,6 +6,8 @@ import type { ConsentLookup } from '../clients/consent-lookup.js';
 import type { DirectoryJwks } from '../clients/directory-jwks.js';
 import type { ReplayStore } from '../stores/types.js';
 import type { ConfigProblem } from '../config/problems.js';
+import type { LimitRuntime } from '../limits/runtime.js';
+import type { GatewayMetrics } from '../metrics.js';
 
 /**
  * One SPEC §1 check for one route: throws a GatewayError to refuse, or records what it learned
@@ -27,6 +29,10 @@ export interface CheckDeps {
   readonly directory?: DirectoryJwks;
   /** Replay and idempotency store (SPEC §5); present when a route has `jws.request` or `idempotency`. */
   readonly replayStore?: ReplayStore;
+  /** SPEC §10 traffic-limit counters; present when a limit is configured. */
+  readonly limits?: LimitRuntime | undefined;
+  /** Where the limit checks count their refusals and store errors (none in some tests). */
+  readonly metrics?: GatewayMetrics | undefined;
 }
 
 export interface CheckDefinition {
@@ -43,6 +49,8 @@ export interface CheckDefinition {
    * problem). Absent when the check needs nothing beyond the schema.
    */
   validate?(route: Route, config: Config): readonly ConfigProblem[];
+  /** Settings that load but deserve a look (logged at start), one sentence each; after `validate`. */
+  warnings?(route: Route, config: Config): readonly string[];
   /**
    * Return the check, or undefined when it does not apply to the route. The configuration has
    * passed `validate`: what it guarantees is not checked again here.

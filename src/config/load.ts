@@ -101,6 +101,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       if (problem) throw problemError(problem);
     }
   }
+  for (const route of routes) for (const rule of ROUTE_RULE_LIST) warnings.push(...(rule.warnings?.(route, resolved) ?? []));
   return deepFreeze(resolved);
 }
 

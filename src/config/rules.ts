@@ -20,6 +20,8 @@ export interface ConfigRule {
 export interface RouteRule {
   readonly name: string;
   validate?(route: Route, config: Config): readonly ConfigProblem[];
+  /** Settings that load but deserve a look, one sentence each (Config.warnings). */
+  warnings?(route: Route, config: Config): readonly string[];
 }
 
 /** In order; the loader reports the first problem of the first rule that has one. */

@@ -170,6 +170,46 @@ export const JwsRouteSchema = Closed(
 
 const HttpMethod = Type.Union(HTTP_METHODS.map((m) => Type.Literal(m)));
 
+// ---- OFB traffic limits (docs/limits.md) ----
+export const RouteLimitsSchema = Closed(
+  {
+    perMinute: Type.Optional(
+      Type.Union([Type.Literal('ofb'), Type.Integer({ minimum: 1 })], {
+        description:
+          'Requests per UTC minute per endpoint and origin (certificate org id; client IP without mTLS); over it → 429 with Retry-After. ' +
+          '`ofb` = the OFB minimum of each endpoint, exempt endpoints unlimited; a number applies to every endpoint of the route.',
+      }),
+    ),
+    perConsentMonth: Type.Optional(
+      Type.Union([Type.Literal('ofb'), Type.Integer({ minimum: 1 })], {
+        description:
+          'Calls per UTC month per endpoint, consent, resource id and client org id, counting 2xx answers only (pagination follow-ups free); ' +
+          'at the limit → 423. `ofb` = the OFB minimum of each endpoint, exempt endpoints unlimited.',
+      }),
+    ),
+  },
+  'OFB traffic limits of this route, counted in the replay store. A number below the OFB minimum loads with a warning.',
+);
+
+export const LimitsSchema = Closed(
+  {
+    globalPerSecond: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Requests per second over all routes (and all replicas sharing the store); over it → 529.' }),
+    ),
+    highClassPerMinute: Type.Integer({
+      minimum: 1,
+      default: 2500,
+      description: 'Per-minute minimum of the OFB "high" class, which grows with the bank\'s active-consent stock (2500 up to 1 M consents; see docs/limits.md).',
+    }),
+    onStoreError: Type.Union([Type.Literal('allow'), Type.Literal('refuse')], {
+      default: 'allow',
+      description: 'When the store cannot count: `allow` lets the request go on (logged once per change, counted in a metric); `refuse` answers 503.',
+    }),
+  },
+  'OFB traffic limits shared by every route (per-route limits are `routes[].limits`).',
+  { default: {} },
+);
+
 export const RouteSchema = Closed(
   {
     path: Type.String({ pattern: '^/', description: 'Path prefix, matched on whole segments; the longest match wins.' }),
@@ -191,6 +231,7 @@ export const RouteSchema = Closed(
       description:
         'Front the authorization server\'s registration endpoint (RFC 7591/7592, OFB DCR profile): POST and PUT to the path or below must carry a Directory-signed software statement matching the client certificate, else 400 with an RFC 7591 error; GET and DELETE need only the certificate. Needs `mtls: required` and `directory`; excludes `auth`, `jws` and `idempotency`; methods default to GET, POST, PUT, DELETE.',
     }),
+    limits: Type.Optional(RouteLimitsSchema),
   },
   'One route.',
 );
@@ -287,6 +328,7 @@ export const ConfigSchema = Closed(
     directory: Type.Optional(DirectorySchema),
     replay: ReplaySchema,
     signing: Type.Optional(SigningSchema),
+    limits: LimitsSchema,
     routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes; the longest matching path prefix wins.' }),
   },
   'Guarita configuration (routes.yaml).',
@@ -300,3 +342,5 @@ export type DirectoryConfig = Static<typeof DirectorySchema>;
 export type ReplayConfig = Static<typeof ReplaySchema>;
 export type SigningConfig = Static<typeof SigningSchema>;
 export type UpstreamHeaders = Static<typeof UpstreamHeadersSchema>;
+export type LimitsConfig = Static<typeof LimitsSchema>;
+export type RouteLimitsConfig = Static<typeof RouteLimitsSchema>;

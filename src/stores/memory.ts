@@ -70,8 +70,21 @@ export function createMemoryStore(options: MemoryStoreOptions): ReplayStore {
     }
   };
 
+  const counters = createCounters(maxEntries);
+
   return {
     kind: 'memory',
+    async increment(key, ttlMs) {
+      return counters.add(compact(key), Infinity, ttlMs);
+    },
+    async reserve(key, limit, ttlMs) {
+      const k = compact(key);
+      const before = counters.count(k);
+      return counters.add(k, limit, ttlMs) > before;
+    },
+    async release(key) {
+      counters.subtract(compact(key));
+    },
     async setIfAbsent(key, value, ttlMs) {
       const k = compact(key);
       const now = performance.now();
@@ -101,7 +114,60 @@ export function createMemoryStore(options: MemoryStoreOptions): ReplayStore {
     async ping() {},
     async close() {
       entries.clear();
+      counters.clear();
       bytes = 0;
+    },
+  };
+}
+
+class Counter {
+  constructor(
+    public count: number,
+    readonly expiresAt: number,
+  ) {}
+}
+
+/**
+ * SPEC §10 counters, apart from the jtis so that a burst of limit windows never evicts a jti: at
+ * most `max` live counters, the oldest window first when full (a forgotten counter lets more
+ * requests through, never fewer — bounded memory wins). Node runs one callback at a time, so each
+ * operation is atomic.
+ */
+function createCounters(max: number) {
+  const counters = new Map<string, Counter>();
+  const live = (k: string, now: number): Counter | undefined => {
+    const counter = counters.get(k);
+    if (counter === undefined || counter.expiresAt > now) return counter;
+    counters.delete(k);
+    return undefined;
+  };
+  return {
+    count(k: string): number {
+      return live(k, performance.now())?.count ?? 0;
+    },
+    /** Add 1 unless the count has reached `limit`; the count after. */
+    add(k: string, limit: number, ttlMs: number): number {
+      const now = performance.now();
+      const counter = live(k, now);
+      if (counter !== undefined) {
+        if (counter.count < limit) counter.count++;
+        return counter.count;
+      }
+      if (limit < 1) return 0;
+      counters.set(k, new Counter(1, now + ttlMs));
+      // Insertion order is window order: the head is the oldest (and most likely expired) counter.
+      for (const [old, c] of counters) {
+        if (counters.size > max || c.expiresAt <= now) counters.delete(old);
+        else break;
+      }
+      return 1;
+    },
+    subtract(k: string): void {
+      const counter = live(k, performance.now());
+      if (counter !== undefined && counter.count > 0) counter.count--;
+    },
+    clear(): void {
+      counters.clear();
     },
   };
 }

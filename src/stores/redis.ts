@@ -9,6 +9,34 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { ReplayStore } from './types.js';
 import { redactUrl } from '../readiness.js';
 
+/**
+ * SPEC §10 counters as Lua scripts: Redis runs a script atomically, so every replica sees one
+ * count. PEXPIRE (relative) rather than PEXPIREAT: the window end is computed on the gateway's
+ * clock, and a relative TTL does not depend on Redis agreeing with it.
+ */
+const COUNTER_SCRIPTS = {
+  /** KEYS[1] counter, ARGV[1] ttl ms → the new count; the TTL is set by the increment that creates it. */
+  limitIncrement: `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`,
+  /** KEYS[1] counter, ARGV[1] limit, ARGV[2] ttl ms → 1 when added, 0 when the limit was reached. */
+  limitReserve: `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`,
+  /** KEYS[1] counter → decrement when above zero (DECR on a missing key would create it without a TTL). */
+  limitRelease: `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0`,
+} as const;
+
+interface CounterCommands {
+  limitIncrement(key: string, ttlMs: number): Promise<number>;
+  limitReserve(key: string, limit: number, ttlMs: number): Promise<number>;
+  limitRelease(key: string): Promise<number>;
+}
+
 export interface RedisStoreOptions {
   /** `redis://` or `rediss://` URL. */
   readonly url: string;
@@ -34,6 +62,9 @@ export function createRedisStore(options: RedisStoreOptions): ReplayStore {
     enableOfflineQueue: true,
     maxRetriesPerRequest: 1,
   });
+  // ioredis sends EVALSHA and falls back to EVAL once; keyPrefix applies to the scripts' KEYS too.
+  for (const [name, lua] of Object.entries(COUNTER_SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+  const counters = redis as unknown as CounterCommands;
   // ioredis emits 'error' on every failed reconnection attempt (several a second): report the
   // outage once, then again only after the connection has come back (SPEC §7: once per change).
   let connected = true;
@@ -75,6 +106,17 @@ export function createRedisStore(options: RedisStoreOptions): ReplayStore {
     ping() {
       return guarded('PING', async () => {
         await redis.ping();
+      });
+    },
+    increment(key, ttlMs) {
+      return guarded('INCR', () => counters.limitIncrement(key, Math.max(1, Math.ceil(ttlMs))));
+    },
+    reserve(key, limit, ttlMs) {
+      return guarded('reserve', async () => (await counters.limitReserve(key, limit, Math.max(1, Math.ceil(ttlMs)))) === 1);
+    },
+    release(key) {
+      return guarded('release', async () => {
+        await counters.limitRelease(key);
       });
     },
     async close() {

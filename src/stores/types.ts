@@ -23,4 +23,18 @@ export interface ReplayStore {
   /** Resolves when the store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * SPEC §10 fixed windows: add 1 to the counter under `key` and return the new count, atomically.
+   * A counter that does not exist starts at 0 and lives `ttlMs` (the rest of its window); later
+   * increments do not extend it.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /**
+   * SPEC §10 "concurrent requests never let more than the limit through": add 1 only when the
+   * counter is below `limit`, atomically (check and add in one step). True when it was added. A new
+   * counter lives `ttlMs`.
+   */
+  reserve(key: string, limit: number, ttlMs: number): Promise<boolean>;
+  /** Take back one `reserve` (the answer was not 2xx); never below zero, never extends the expiry. */
+  release(key: string): Promise<void>;
 }

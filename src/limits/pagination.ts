@@ -1,0 +1,78 @@
+/**
+ * SPEC §10 pagination rule (operations.md "Monthly call limits": further pages of the same query do
+ * not count; the bank issues the `pagination-key` in the response `links`, valid 60 minutes): find
+ * the keys a 2xx JSON answer hands out, and the key a request presents.
+ *
+ * Bounded: a body is searched only when it holds the text `pagination-key`, is parsed only up to
+ * MAX_SCANNED_BYTES, and only its `links` members are read.
+ */
+import { createHash } from 'node:crypto';
+import { Transform, pipeline, type Readable } from 'node:stream';
+
+/** operations.md: a pagination key is valid for 60 minutes. */
+export const PAGINATION_TTL_MS = 3_600_000;
+
+/** Largest response body searched for pagination keys; a larger page's keys are not remembered (its next page counts). */
+export const MAX_SCANNED_BYTES = 1_048_576;
+
+const NEEDLE = 'pagination-key';
+
+/** The `pagination-key` query value of a request target, if any. */
+export function requestPaginationKey(url: string): string | undefined {
+  const q = url.indexOf('?');
+  if (q === -1 || !url.includes(NEEDLE, q)) return undefined;
+  const value = new URLSearchParams(url.slice(q + 1)).get(NEEDLE);
+  return value === null || value === '' ? undefined : value;
+}
+
+/** The `pagination-key` values of the `links.*` URLs of an OFB JSON body (`{"data":…,"links":{"next":"https://…"}}`). */
+export function paginationKeysIn(body: Buffer): string[] {
+  if (body.length > MAX_SCANNED_BYTES || !body.includes(NEEDLE)) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    return [];
+  }
+  const links = typeof json === 'object' && json !== null ? (json as { links?: unknown }).links : undefined;
+  if (typeof links !== 'object' || links === null) return [];
+  const keys = new Set<string>();
+  for (const link of Object.values(links)) {
+    if (typeof link !== 'string' || !link.includes(NEEDLE)) continue;
+    try {
+      for (const key of new URL(link, 'https://placeholder.invalid').searchParams.getAll(NEEDLE)) if (key !== '') keys.add(key);
+    } catch {
+      // Not a URL: nothing to remember.
+    }
+  }
+  return [...keys];
+}
+
+/** The store key of one remembered pagination key: hashed, so a long or odd key makes a short, safe key. */
+export function rememberedKey(scope: string, paginationKey: string): string {
+  return `${scope}:${createHash('sha256').update(paginationKey).digest('base64url')}`;
+}
+
+/**
+ * Pass a streamed body through unchanged, collecting up to MAX_SCANNED_BYTES; `onEnd` gets the body
+ * when the stream completed within the bound, else undefined. Errors flow on to the client side.
+ */
+export function tapStream(source: Readable, onEnd: (body: Buffer | undefined) => void): Readable {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!over) {
+        size += chunk.length;
+        if (size > MAX_SCANNED_BYTES) {
+          over = true;
+          chunks.length = 0;
+        } else chunks.push(chunk);
+      }
+      callback(null, chunk);
+    },
+  });
+  pipeline(source, tap, (err) => onEnd(err || over ? undefined : Buffer.concat(chunks)));
+  return tap;
+}

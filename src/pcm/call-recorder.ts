@@ -36,6 +36,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder |
     const match = findEndpoint(request.method, path);
     if (match === undefined) return;
     const elapsedMs = headersSentMs(request, reply);
+    const arrivedAt = Math.round(Date.now() - reply.elapsedTime);
     const status = reply.statusCode;
     metrics?.recordSla(match.endpoint.template, match.endpoint.method, status, elapsedMs / 1000);
     if (reporter === undefined) return;
@@ -44,14 +45,14 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder |
         endpoint: match.endpoint,
         interactionId: ofb.interactionId,
         status,
-        arrivedAt: Date.now() - reply.elapsedTime,
+        arrivedAt,
         elapsedMs,
         clientOrgId: match.endpoint.openData ? undefined : orgIdOf(request, certificates),
         clientIp: match.endpoint.openData ? clientIp(request, trustedProxy) : '',
       },
       serverOrgId,
     );
-    reporter.record(kind, report, Date.now() - reply.elapsedTime);
+    reporter.record(kind, report, arrivedAt);
   };
 }
 

@@ -10,7 +10,7 @@ const NEWLINE = 0x0a;
 
 /** One record line, as bytes to append. */
 export function encodeRecord(arrivedAt: number, json: string): Buffer {
-  const body = `${arrivedAt} ${json}`;
+  const body = `${Math.trunc(arrivedAt)} ${json}`;
   const sum = crc32(body).toString(16).padStart(8, '0');
   return Buffer.from(`${sum} ${body}\n`, 'utf8');
 }

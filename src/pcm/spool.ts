@@ -212,7 +212,8 @@ export class Spool {
     await rename(tmp, join(this.dir, CURSOR));
     await this.#syncDir();
     this.#cursor = batch.end;
-    this.#count = Math.max(0, this.#count - batch.records.length);
+    // Corrupt lines were counted when written whole (a torn tail never was): the clamp covers both.
+    this.#count = Math.max(0, this.#count - batch.records.length - batch.corrupt);
     const gone = this.#segments.filter((s) => s < batch.end.seq);
     this.#segments = this.#segments.filter((s) => s >= batch.end.seq);
     for (const s of gone) await rm(join(this.dir, name(s)), { force: true });

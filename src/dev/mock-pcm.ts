@@ -57,6 +57,8 @@ export interface MockPcm {
   tokenFailWith: number | undefined;
   /** Reports for which this returns true are DISCARDED (207). */
   discard: ((report: Record<string, unknown>) => boolean) | undefined;
+  /** While set, a batch is recorded and its answer waits for this promise (an answer lost in a crash). */
+  hold: Promise<void> | undefined;
   /** Invalidate every token issued so far (the next report call gets 401). */
   revokeTokens(): void;
   close(): Promise<void>;
@@ -76,10 +78,13 @@ export async function startMockPcm(options: MockPcmOptions): Promise<MockPcm> {
     failWith: undefined,
     tokenFailWith: undefined,
     discard: undefined,
+    hold: undefined,
     revokeTokens: () => tokens.clear(),
   };
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
+    // The client may be gone (a held answer to a killed gateway): nothing to answer then.
+    if (res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
@@ -122,6 +127,7 @@ export async function startMockPcm(options: MockPcmOptions): Promise<MockPcm> {
     });
     const status = answers.some((a) => a.status === 'DISCARDED') ? 207 : 200;
     state.batches.push({ kind, reports: reports as Record<string, unknown>[], status });
+    if (state.hold !== undefined) return void state.hold.then(() => json(res, status, answers), () => undefined);
     return json(res, status, answers);
   };
 

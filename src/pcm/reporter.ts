@@ -171,6 +171,8 @@ class Channel {
     this.#lastOpenAttempt = Date.now();
     try {
       this.#spool = await Spool.open(this.#dir, this.#segmentBytes === undefined ? {} : { segmentBytes: this.#segmentBytes });
+      // SPEC §11: what an earlier run left is sent right after the start, not a flush period later.
+      if (this.#spool.count > 0) this.#lastSendAt = Number.NEGATIVE_INFINITY;
       this.#spoolOk();
     } catch (err) {
       this.#spoolFailed(err);

@@ -24,6 +24,8 @@ export interface GatewayConfigInput {
   readonly clientSecret: string;
   /** `info` logs one line per request (SPEC §7); the default `warn` measures the proxy path alone. */
   readonly logLevel: string;
+  /** A `pcm:` section (SPEC §11) to add, for the PCM row; none when omitted. */
+  readonly pcmYaml?: string;
 }
 
 /** routes.yaml for one gateway target (shapes of src/config/schema.ts). */
@@ -50,6 +52,7 @@ export function gatewayYaml(input: GatewayConfigInput): string {
     );
   }
   if (level === 'e') lines.push('directory:', `  jwksUri: ${input.directory}/{orgId}/application.jwks`, `  ca: ${pkiDir}/ca.crt`);
+  if (input.pcmYaml !== undefined) lines.push(input.pcmYaml.trimEnd());
   lines.push('routes:', '  - path: /open-banking/accounts/v2', '    methods: [GET]', `    upstream: ${input.upstream}`, '    mtls: required');
   if (level === 'c') lines.push('    fapi: true');
   else lines.push('    auth: { scopes: [accounts], consent: required, permissions: ofb }');

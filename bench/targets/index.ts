@@ -9,6 +9,7 @@ import { Client } from 'undici';
 import { childPids, freePort, startService, waitForPort, type Service } from '../lib.js';
 import { ACCOUNTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
 import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
+import { startMockPcm, type MockPcm } from '../../src/dev/mock-pcm.js';
 
 const HERE = import.meta.dirname;
 /** The gateway's real CLI bin, as an operator runs it. */
@@ -90,6 +91,9 @@ export const TARGETS: readonly TargetDef[] = [
   gateway('c', '(c) Guarita: mTLS + interaction id', 'c', GET_ACCOUNTS, false),
   gateway('d', '(d) Guarita: full token pipeline, warm cache', 'd', GET_WITH_TOKEN, false),
   gateway('e', '(e) (d) + JWS request, fresh jti', 'e', { method: 'POST', path: SIGNED_PATH, token: true, jws: true }, false),
+  // SPEC §11: every call of a catalogue endpoint reported to a local mock PCM (spooled, fsynced,
+  // sent every second): compare its CPU per request with (d), the same pipeline without PCM.
+  gateway('dp', '(d) + PCM reports (local mock PCM)', 'd', GET_WITH_TOKEN, false, true),
   bare('fb', '(f) (b) with a new TLS connection per request', true),
   gateway('fd', '(f) (d) with a new TLS connection per request', 'd', GET_WITH_TOKEN, true),
   nginx('ng', 'nginx mTLS proxy', 'none'),
@@ -119,7 +123,7 @@ function bare(id: string, label: string, newConnectionPerRequest: boolean): Targ
   };
 }
 
-function gateway(id: string, label: string, level: GatewayLevel, request: RequestShape, newConnectionPerRequest: boolean): TargetDef {
+function gateway(id: string, label: string, level: GatewayLevel, request: RequestShape, newConnectionPerRequest: boolean, withPcm = false): TargetDef {
   return {
     id,
     label,
@@ -130,6 +134,7 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
     async start(env) {
       const port = await freePort();
       const file = join(env.dir, `guarita-${id}.yaml`);
+      const pcm = withPcm ? await startBenchPcm(env) : undefined;
       writeFileSync(
         file,
         gatewayYaml({
@@ -142,6 +147,7 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
           clientId: env.introspectionClient.id,
           clientSecret: env.introspectionClient.secret,
           logLevel: env.accessLog ? 'info' : 'warn',
+          ...(pcm === undefined ? {} : { pcmYaml: benchPcmYaml(env, pcm, join(env.dir, `pcm-spool-${id}`)) }),
         }),
       );
       if (level !== 'c') {
@@ -158,9 +164,39 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       const service = startService(process.execPath, [...GATEWAY_NODE_FLAGS, ...nodeArgs, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
       closeSync(log);
       await whenReady(service, waitForPort(port, 15_000, service));
-      return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
+      const started = running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
+      if (pcm === undefined) return started;
+      return {
+        ...started,
+        async stop() {
+          await started.stop();
+          await pcm.close();
+        },
+      };
     },
   };
+}
+
+/** The mock PCM of the PCM row, in this process (its CPU is in no row), on the run's dev PKI. */
+async function startBenchPcm(env: BenchEnv): Promise<MockPcm> {
+  const read = (name: string) => readFileSync(join(env.pkiDir, name), 'utf8');
+  return startMockPcm({ cert: read('server.crt'), key: read('server.key'), clientCa: read('ca.crt'), clientId: 'bench-bank', keep: false });
+}
+
+function benchPcmYaml(env: BenchEnv, pcm: MockPcm, spoolDir: string): string {
+  return [
+    'pcm:',
+    `  tokenUrl: ${pcm.tokenUrl}`,
+    `  reportUrl: ${pcm.reportUrl}`,
+    `  openDataReportUrl: ${pcm.openDataReportUrl}`,
+    '  clientId: bench-bank',
+    `  clientCert: ${env.pkiDir}/client1.crt`,
+    `  clientKey: ${env.pkiDir}/client1.key`,
+    `  ca: ${env.pkiDir}/ca.crt`,
+    '  serverOrgId: 00000000-0000-4000-8000-000000000b4c',
+    `  spoolDir: ${spoolDir}`,
+    '  flushSeconds: 1',
+  ].join('\n');
 }
 
 /** nginx from the Debian package, when installed. */

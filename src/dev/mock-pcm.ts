@@ -28,6 +28,8 @@ export interface MockPcmOptions {
   readonly port?: number;
   /** Token lifetime in seconds (the PCM's is 21,600). */
   readonly expiresIn?: number;
+  /** Keep what it receives (default true); the benchmark, which sends millions, only counts. */
+  readonly keep?: boolean;
 }
 
 /** One batch as received. */
@@ -122,11 +124,11 @@ export async function startMockPcm(options: MockPcmOptions): Promise<MockPcm> {
       const missing = required.filter((k) => r?.[k] === undefined);
       if (missing.length > 0) return { reportId: randomUUID(), status: 'DISCARDED', message: `Missing fields: ${missing.map((m) => `'${m}'`).join(', ')}` };
       if (state.discard?.(r) === true) return { reportId: randomUUID(), status: 'DISCARDED', message: 'Discarded by the mock' };
-      state.accepted.push(r);
+      if (options.keep !== false) state.accepted.push(r);
       return { reportId: randomUUID(), status: 'ACCEPTED' };
     });
     const status = answers.some((a) => a.status === 'DISCARDED') ? 207 : 200;
-    state.batches.push({ kind, reports: reports as Record<string, unknown>[], status });
+    if (options.keep !== false) state.batches.push({ kind, reports: reports as Record<string, unknown>[], status });
     if (state.hold !== undefined) return void state.hold.then(() => json(res, status, answers), () => undefined);
     return json(res, status, answers);
   };

@@ -143,6 +143,8 @@ export class GatewayMetrics {
       help: 'Age of the oldest PCM report waiting, by kind (0 when none): alert well before the 08:00 next-day deadline and the 7-day limit.',
       labelNames: ['kind'],
       registers,
+      // Several processes' figures are combined by their maximum, not their sum.
+      aggregator: 'max',
       collect() {
         const now = Date.now();
         for (const [kind, s] of Object.entries(stats())) this.set({ kind }, s.oldest === undefined ? 0 : Math.max(0, (now - s.oldest) / 1000));

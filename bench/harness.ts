@@ -4,12 +4,14 @@
  * it, then runs the load generator against the targets in turn — repetition by repetition, so slow
  * drifts of a noisy machine spread over all rows instead of landing on one — and takes medians.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { createDevPki, writeDevPki } from '../src/dev/pki.js';
+import type { CryptoFloor } from './crypto-floor.js';
 import { median, startService, type Service } from './lib.js';
 import { JwsBodies, type LoadOptions, type LoadResult } from './load.js';
 import { GROUPS, TARGETS, probe, requestHeaders, type BenchEnv, type Running, type TargetDef } from './targets/index.js';
@@ -17,6 +19,7 @@ import { GROUPS, TARGETS, probe, requestHeaders, type BenchEnv, type Running, ty
 const HERE = import.meta.dirname;
 const LOAD = resolve(HERE, 'load.js');
 const REPLAY_MEMORY = resolve(HERE, 'replay-memory.js');
+const CRYPTO_FLOOR = resolve(HERE, 'crypto-floor.js');
 
 export interface BenchOptions {
   /** Measured seconds per run. */
@@ -39,6 +42,24 @@ export interface BenchOptions {
   readonly replayEntries?: number;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /**
+   * The Node binary the gateway, the bare Node proxy and the crypto floor run on (issue 16: Node 20
+   * and 24 in one session); the upstream, mocks and load generator stay on this process's Node.
+   */
+  readonly node?: string | undefined;
+}
+
+/** The Node that ran the targets. */
+export interface TargetNode {
+  readonly path: string;
+  readonly version: string;
+}
+
+/** Version of a Node binary (`node --version`); throws when it does not run. */
+export function nodeVersion(path: string): string {
+  const run = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 15_000 });
+  if (run.error !== undefined || run.status !== 0) throw new Error(`cannot run ${path} --version: ${run.error?.message ?? run.stderr.trim()}`);
+  return run.stdout.trim();
 }
 
 /** Medians over the repetitions of one target. */
@@ -87,6 +108,9 @@ export interface BenchReport {
   readonly openLoop?: OpenLoop | undefined;
   /** The replay store's memory for `replayEntries` jtis, or why there is no figure. */
   readonly replay: string | undefined;
+  /** PS256 verify and sign CPU per operation, measured in this run on the targets' Node (or why not). */
+  readonly crypto: CryptoFloor | string;
+  readonly targetNode: TargetNode;
 }
 
 /** Resolve `--only` to target definitions (and whether the replay figure is wanted). */
@@ -110,12 +134,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const services: Service[] = [];
   const started = new Map<string, Running>();
   const rows = new Map<string, { status: Row['status']; note?: string; runs: LoadResult[] }>();
+  const node = options.node ?? process.execPath;
+  const targetNode = { path: node, version: node === process.execPath ? process.version : nodeVersion(node) };
   try {
-    const env = await prepare(dir, targets, services, options);
+    const env = await prepare(dir, targets, services, options, node);
 
     for (const target of targets) {
       const note = target.unavailable?.();
       if (note !== undefined) {
+        log(`${target.id}: SKIPPED: ${note}`);
         rows.set(target.id, { status: 'skipped', note, runs: [] });
         continue;
       }
@@ -163,8 +190,15 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
     const finished = finish(targets, rows);
     const openLoop = await halfRateRun(env, targets, started, finished, options, rows, log);
+    // Measured with every target idle (they stay up): the floor of the JWS rows, in the same run.
+    const crypto = await cryptoFloor(node);
+    log(
+      typeof crypto === 'string'
+        ? `crypto floor: ${crypto}`
+        : `crypto floor (${crypto.node}, OpenSSL ${crypto.openssl}): PS256 verify ${crypto.verifyUs.toFixed(1)} µs, sign ${crypto.signUs.toFixed(1)} µs CPU per op`,
+    );
     const replayFigure = replay ? await replayMemory(options.replayEntries ?? 1_000_000) : undefined;
-    return { options, rows: finished, openLoop, replay: replayFigure };
+    return { options, rows: finished, openLoop, replay: replayFigure, crypto, targetNode };
   } finally {
     for (const running of started.values()) await running.stop().catch(() => {});
     for (const service of services.reverse()) await service.stop().catch(() => {});
@@ -224,7 +258,7 @@ async function halfRateRun(
 }
 
 /** PKI, the org's signing key, and the shared upstream (plus mocks when a target needs them). */
-async function prepare(dir: string, targets: readonly TargetDef[], services: Service[], options: BenchOptions): Promise<BenchEnv> {
+async function prepare(dir: string, targets: readonly TargetDef[], services: Service[], options: BenchOptions, node: string): Promise<BenchEnv> {
   const pkiDir = join(dir, 'pki');
   const pki = await createDevPki();
   await writeDevPki(pkiDir, pki);
@@ -234,12 +268,16 @@ async function prepare(dir: string, targets: readonly TargetDef[], services: Ser
   const signingPublicKey = join(pkiDir, 'signing.pub.pem');
   writeFileSync(signingKey, signing.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(signingPublicKey, signing.publicKey.export({ type: 'spki', format: 'pem' }));
+  // The bank's own key for signed responses (target (p)): another key again.
+  const bankKey = join(pkiDir, 'bank-signing.key');
+  writeFileSync(bankKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
   const upstream = startService(process.execPath, [resolve(HERE, 'targets/upstream.js')]);
   services.push(upstream);
   const { port: upstreamPort } = JSON.parse(await upstream.line('READY ', 15_000)) as { port: number };
 
   const token = `bench-${randomBytes(24).toString('base64url')}`;
+  const paymentsToken = `bench-payments-${randomBytes(24).toString('base64url')}`;
   const clientId = 'bench-client'; // the OAuth client the token was issued to
   const clientSecret = randomBytes(12).toString('hex');
   const kid = 'bench-signing-key';
@@ -249,6 +287,7 @@ async function prepare(dir: string, targets: readonly TargetDef[], services: Ser
       resolve(HERE, 'targets/mocks.js'),
       JSON.stringify({
         token,
+        paymentsToken,
         clientId,
         basicAuth: `guarita-bench:${clientSecret}`, // the gateway's own introspection credentials
         // RFC 8705 §3.1: base64url(SHA-256(DER)) of the certificate the load generator presents.
@@ -270,6 +309,9 @@ async function prepare(dir: string, targets: readonly TargetDef[], services: Ser
     kid,
     orgId: pki.client1.orgId,
     token,
+    paymentsToken,
+    bankSigning: { key: bankKey, kid: 'bank-bench-2026', orgId: 'b4b4b4b4-0000-4000-8000-00000000ba4c' },
+    node,
     introspectionClient: { id: 'guarita-bench', secret: clientSecret },
     upstreamPort,
     upstreamPid: upstream.pid,
@@ -317,8 +359,8 @@ async function runLoad(
   const shape = target.request;
   const https = running.origin.startsWith('https:');
   // Signing costs the client ~0.5 ms per body, more than the gateway spends verifying it: sign before
-  // the window, as many as (d)'s last rate says the window will use.
-  const lastRate = rows.get('d')?.runs.at(-1)?.reqPerSec ?? 3000;
+  // the window, as many as the target's own last rate (else (d)'s) says the window will use.
+  const lastRate = rows.get(target.id)?.runs.at(-1)?.reqPerSec ?? rows.get('d')?.runs.at(-1)?.reqPerSec ?? 3000;
   const load: LoadOptions = {
     origin: running.origin,
     method: shape.method,
@@ -332,13 +374,30 @@ async function runLoad(
     ...(shape.jws
       ? { jws: jwsOptions(env, audience(running, target), Math.min(100_000, Math.ceil(lastRate * options.durationS * 1.3))) }
       : {}),
+    ...(shape.payments ? { freshIdempotencyKey: true } : {}),
     pids: running.pids(),
     ...(ratePerSec === undefined ? {} : { ratePerSec }),
   };
-  const service = startService(process.execPath, [LOAD, JSON.stringify(load)]);
+  // Pinned rows: taskset execs node, so the pid stopped below is the load generator's.
+  const service =
+    target.pinLoad === undefined
+      ? startService(process.execPath, [LOAD, JSON.stringify(load)])
+      : startService('taskset', ['-c', target.pinLoad, process.execPath, LOAD, JSON.stringify(load)]);
   const limit = (options.warmupS + options.durationS) * 1000 + 40_000;
   try {
     return JSON.parse(await service.line('RESULT ', limit)) as LoadResult;
+  } finally {
+    await service.stop();
+  }
+}
+
+/** PS256 verify/sign CPU per operation, in a child process on the targets' Node (bench/crypto-floor.ts). */
+async function cryptoFloor(node: string): Promise<CryptoFloor | string> {
+  const service = startService(node, [CRYPTO_FLOOR, '5']);
+  try {
+    return JSON.parse(await service.line('RESULT ', 60_000)) as CryptoFloor;
+  } catch (err) {
+    return `could not be measured: ${(err as Error).message.slice(0, 200)}`;
   } finally {
     await service.stop();
   }

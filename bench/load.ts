@@ -31,6 +31,8 @@ export interface LoadOptions {
   readonly newConnectionPerRequest: boolean;
   /** Send a freshly signed JWS body (new jti) with every request (target (e)). */
   readonly jws?: JwsOptions;
+  /** Send a fresh `x-idempotency-key` (a UUID) with every request (target (p)): every request is a first use. */
+  readonly freshIdempotencyKey?: boolean;
   /** Processes whose CPU and RSS are measured (nginx: master and workers). */
   readonly pids: readonly number[];
   /**
@@ -167,6 +169,9 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
   const bodies = options.jws ? await JwsBodies.create(options.jws) : undefined;
   await bodies?.presign();
 
+  const fresh = options.freshIdempotencyKey === true;
+  const headersOf = (): Readonly<Record<string, string>> => (fresh ? { ...options.headers, 'x-idempotency-key': randomUUID() } : options.headers);
+
   const samples = new Samples();
   const sendLag = new Samples();
   const statuses: Record<string, number> = {};
@@ -181,7 +186,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
       const start = performance.now();
       let status: string;
       try {
-        const res = await pool.request({ method: options.method, path: options.path, headers: options.headers, body, reset: options.newConnectionPerRequest });
+        const res = await pool.request({ method: options.method, path: options.path, headers: headersOf(), body, reset: options.newConnectionPerRequest });
         await res.body.dump();
         status = String(res.statusCode);
       } catch (err) {
@@ -212,7 +217,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadResult> {
     const sent = performance.now();
     if (measured) sendLag.push(sent - scheduled);
     pool
-      .request({ method: options.method, path: options.path, headers: options.headers, reset: options.newConnectionPerRequest })
+      .request({ method: options.method, path: options.path, headers: headersOf(), reset: options.newConnectionPerRequest })
       .then(async (res) => {
         await res.body.dump();
         return String(res.statusCode);

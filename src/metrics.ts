@@ -64,12 +64,14 @@ export class GatewayMetrics {
       help: 'notAfter of the TLS material in use (server certificates, client CAs), as a Unix time: alert before it lapses.',
       labelNames: ['kind', 'file'],
       registers,
+      aggregator: 'min', // server.workers: every worker reads the same files
     });
     this.dependencyUp = new Gauge({
       name: 'guarita_dependency_up',
       help: 'Whether a dependency answers its readiness probe (1) or not (0): introspection, replayStore, directory, each CRL URL.',
       labelNames: ['dependency'],
       registers,
+      aggregator: 'min', // server.workers: down when down in any worker
     });
     // operations.md SLAs, per OFB endpoint template: P95 limits 1.5 / 2 / 4 s are bucket bounds, so
     // histogram_quantile answers exactly at them; 423/429/529 are left out (recordSla).
@@ -91,6 +93,7 @@ export class GatewayMetrics {
       help: 'Always 1; the labels say which Guarita version runs on which Node.js.',
       labelNames: ['version', 'node'],
       registers,
+      aggregator: 'first',
     }).set({ version: guaritaVersion(), node: process.version }, 1);
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'guarita_' });
   }

@@ -39,6 +39,8 @@ export interface GatewayOptions {
   readonly logger?: FastifyBaseLogger | false;
   /** Debounce of TLS file reloads, ms. */
   readonly reloadDebounceMs?: number;
+  /** Serve the admin port (default true); a cluster worker leaves it to the primary (src/cluster.ts). */
+  readonly adminListener?: boolean;
 }
 
 /** Build, listen, and start watching TLS files. */
@@ -93,7 +95,7 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // The admin port is claimed first: a busy one fails start-up before any listener says it is up.
   // Until the gateway's own listeners are up, /readyz says so (SPEC §7: ready means listeners up).
   readiness.set('listeners', 'the gateway listeners are not up yet');
-  const admin = config.admin === undefined ? undefined : await listenAdmin(buildAdmin(metrics, readiness), config.admin, log);
+  const admin = config.admin === undefined || options.adminListener === false ? undefined : await listenAdmin(buildAdmin(metrics, readiness), config.admin, log);
   const app = await buildApp(config, { logger, tls, metrics, services, certificates: guard(socketSource), pcm });
   const connections = [new ConnectionTracker(app.server, 'secureConnection')];
   try {

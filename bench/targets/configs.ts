@@ -7,9 +7,14 @@
 export const ACCOUNTS_PATH = '/open-banking/accounts/v2/accounts';
 /** The route with signed request bodies, target (e). */
 export const SIGNED_PATH = '/open-banking/accounts/v2/signed';
+/** The payments route of target (p): JWS request + idempotency + signed response (SPEC §6's example). */
+export const PAYMENTS_PATH = '/open-banking/payments/v4/pix/payments';
 
-/** Which token checks the gateway runs: (c) none, (d) the token pipeline, (e) the pipeline plus JWS. */
-export type GatewayLevel = 'c' | 'd' | 'e';
+/**
+ * Which token checks the gateway runs: (c) none, (d) the token pipeline, (e) the pipeline plus JWS,
+ * (p) a payments route: JWS request, `idempotency: true`, signed responses.
+ */
+export type GatewayLevel = 'c' | 'd' | 'e' | 'p';
 
 export interface GatewayConfigInput {
   readonly level: GatewayLevel;
@@ -26,6 +31,12 @@ export interface GatewayConfigInput {
   readonly logLevel: string;
   /** A `pcm:` section (SPEC §11) to add, for the PCM row; none when omitted. */
   readonly pcmYaml?: string;
+  /** The bank's response-signing key (PKCS#8 PEM), its kid and org id: level (p). */
+  readonly signing?: { readonly key: string; readonly kid: string; readonly orgId: string };
+  /** `server.workers` (issue 16); omitted = 1, no cluster primary. */
+  readonly workers?: number;
+  /** Admin port (workers rows: the bench waits on the primary's /readyz, which asks every worker). */
+  readonly adminPort?: number;
 }
 
 /** routes.yaml for one gateway target (shapes of src/config/schema.ts). */
@@ -39,8 +50,10 @@ export function gatewayYaml(input: GatewayConfigInput): string {
     '  tls:',
     `    certificates: [{ cert: ${pkiDir}/server.crt, key: ${pkiDir}/server.key }]`,
     `    clientCa: [${pkiDir}/ca.crt]`,
+    ...(input.workers === undefined ? [] : [`  workers: ${input.workers}`]),
     `log: { level: ${input.logLevel} }`,
   ];
+  if (input.adminPort !== undefined) lines.push(`admin: { port: ${input.adminPort}, host: 127.0.0.1 }`);
   if (level !== 'c') {
     lines.push(
       'introspection:',
@@ -51,7 +64,12 @@ export function gatewayYaml(input: GatewayConfigInput): string {
       '  cacheTtlSeconds: 86400',
     );
   }
-  if (level === 'e') lines.push('directory:', `  jwksUri: ${input.directory}/{orgId}/application.jwks`, `  ca: ${pkiDir}/ca.crt`);
+  if (level === 'e' || level === 'p') lines.push('directory:', `  jwksUri: ${input.directory}/{orgId}/application.jwks`, `  ca: ${pkiDir}/ca.crt`);
+  if (level === 'p') {
+    const signing = input.signing;
+    if (signing === undefined) throw new Error('level p needs the bank signing key');
+    lines.push(`signing: { key: ${signing.key}, kid: ${signing.kid}, orgId: ${signing.orgId} }`);
+  }
   if (input.pcmYaml !== undefined) lines.push(input.pcmYaml.trimEnd());
   lines.push('routes:', '  - path: /open-banking/accounts/v2', '    methods: [GET]', `    upstream: ${input.upstream}`, '    mtls: required');
   if (level === 'c') lines.push('    fapi: true');
@@ -65,6 +83,18 @@ export function gatewayYaml(input: GatewayConfigInput): string {
       // An explicit permission: the OFB table has no entry for this bench-only endpoint.
       '    auth: { scopes: [accounts], consent: required, permissions: [ACCOUNTS_READ] }',
       '    jws: { request: true }',
+    );
+  }
+  if (level === 'p') {
+    // As SPEC §6's payments route: a payments-scope token (the consent check is skipped by design).
+    lines.push(
+      `  - path: ${PAYMENTS_PATH}`,
+      '    methods: [POST]',
+      `    upstream: ${input.upstream}`,
+      '    mtls: required',
+      '    auth: { scopes: [payments], consent: required }',
+      '    jws: { request: true, response: true }',
+      '    idempotency: true',
     );
   }
   return `${lines.join('\n')}\n`;

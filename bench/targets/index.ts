@@ -3,11 +3,12 @@
  * the probes that make sure a row measures what its label says before any number is reported.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client } from 'undici';
+import { Client, request } from 'undici';
 import { childPids, freePort, startService, waitForPort, type Service } from '../lib.js';
-import { ACCOUNTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
+import { ACCOUNTS_PATH, PAYMENTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
 import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { startMockPcm, type MockPcm } from '../../src/dev/mock-pcm.js';
 
@@ -28,6 +29,12 @@ export interface BenchEnv {
   /** org_id of the load generator's client certificate (JWS `iss`). */
   readonly orgId: string;
   readonly token: string;
+  /** A token with the `payments` scope (target (p)). */
+  readonly paymentsToken: string;
+  /** The bank's response-signing key (PKCS#8 PEM file), kid and org id (target (p)). */
+  readonly bankSigning: { readonly key: string; readonly kid: string; readonly orgId: string };
+  /** The Node binary the gateway and bare targets run on (`--node`, GUARITA_BENCH_NODE; default this one). */
+  readonly node: string;
   /** The gateway's credentials at the mock authorization server (client_secret_basic). */
   readonly introspectionClient: { readonly id: string; readonly secret: string };
   readonly upstreamPort: number;
@@ -56,6 +63,8 @@ export interface RequestShape {
   readonly token: boolean;
   /** Send a freshly signed JWS body. */
   readonly jws: boolean;
+  /** Payments shape (target (p)): the payments token, a fresh x-idempotency-key per request, a signed response expected. */
+  readonly payments?: boolean;
 }
 
 export interface TargetDef {
@@ -66,6 +75,8 @@ export interface TargetDef {
   readonly needsMocks: boolean;
   readonly request: RequestShape;
   readonly newConnectionPerRequest: boolean;
+  /** CPUs (`taskset -c` list) the load generator is pinned to for this target. */
+  readonly pinLoad?: string;
   /** Why the target cannot run here, if it cannot. */
   unavailable?(): string | undefined;
   /** Start it; a string means "skipped", with that note. */
@@ -74,6 +85,8 @@ export interface TargetDef {
 
 const GET_ACCOUNTS: RequestShape = { method: 'GET', path: ACCOUNTS_PATH, token: false, jws: false };
 const GET_WITH_TOKEN: RequestShape = { ...GET_ACCOUNTS, token: true };
+/** Where the pinned rows put the gateway and the load generator (`taskset -c`). */
+const PIN = { gateway: '1', load: '0' } as const;
 
 /** The targets in table order; ids are what `--only` takes. */
 export const TARGETS: readonly TargetDef[] = [
@@ -93,16 +106,25 @@ export const TARGETS: readonly TargetDef[] = [
   gateway('e', '(e) (d) + JWS request, fresh jti', 'e', { method: 'POST', path: SIGNED_PATH, token: true, jws: true }, false),
   // SPEC §11: every call of a catalogue endpoint reported to a local mock PCM (spooled, fsynced,
   // sent every second): compare its CPU per request with (d), the same pipeline without PCM.
-  gateway('dp', '(d) + PCM reports (local mock PCM)', 'd', GET_WITH_TOKEN, false, true),
+  gateway('dp', '(d) + PCM reports (local mock PCM)', 'd', GET_WITH_TOKEN, false, { pcm: true }),
   bare('fb', '(f) (b) with a new TLS connection per request', true),
   gateway('fd', '(f) (d) with a new TLS connection per request', 'd', GET_WITH_TOKEN, true),
   nginx('ng', 'nginx mTLS proxy', 'none'),
   nginx('nga', 'nginx + auth_request on every request', 'every'),
   nginx('ngc', 'nginx + auth_request, proxy_cache', 'cached'),
+  // Issue 16: the payments route shape, and (d) on several worker processes (closed loop, same connections).
+  gateway('p', '(p) payments: (e) + idempotency + signed response', 'p', { method: 'POST', path: PAYMENTS_PATH, token: true, jws: true, payments: true }, false),
+  gateway('dw2', '(d) with server.workers: 2, load generator sharing the cores', 'd', GET_WITH_TOKEN, false, { workers: 2 }),
+  gateway('dt1', '(d) workers: 1 on core 1, load generator on core 0', 'd', GET_WITH_TOKEN, false, { workers: 1, pin: true }),
+  gateway('dt2', '(d) workers: 2 on core 1, load generator on core 0', 'd', GET_WITH_TOKEN, false, { workers: 2, pin: true }),
 ];
 
 /** Names that select several targets in `--only`. */
-export const GROUPS: Readonly<Record<string, readonly string[]>> = { f: ['fb', 'fd'], nginx: ['ng', 'nga', 'ngc'] };
+export const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  f: ['fb', 'fd'],
+  nginx: ['ng', 'nga', 'ngc'],
+  workers: ['d', 'dw2', 'dt1', 'dt2'],
+};
 
 function bare(id: string, label: string, newConnectionPerRequest: boolean): TargetDef {
   return {
@@ -116,14 +138,35 @@ function bare(id: string, label: string, newConnectionPerRequest: boolean): Targ
       const pki = env.pkiDir;
       const options = { upstream: `http://127.0.0.1:${env.upstreamPort}`, cert: `${pki}/server.crt`, key: `${pki}/server.key`, ca: `${pki}/ca.crt` };
       // The runtime's floor runs with the same V8 flags as the gateway.
-      const service = startService(process.execPath, [...GATEWAY_NODE_FLAGS, BARE, JSON.stringify(options)]);
+      const service = startService(env.node, [...GATEWAY_NODE_FLAGS, BARE, JSON.stringify(options)]);
       const { port } = JSON.parse(await whenReady(service, service.line('READY ', 15_000))) as { port: number };
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
     },
   };
 }
 
-function gateway(id: string, label: string, level: GatewayLevel, request: RequestShape, newConnectionPerRequest: boolean, withPcm = false): TargetDef {
+/** Why `taskset` cannot pin to cores 0 and 1 here, if it cannot. */
+function tasksetUnavailable(): string | undefined {
+  for (const cpu of [PIN.gateway, PIN.load]) {
+    const run = spawnSync('taskset', ['-c', cpu, 'true'], { encoding: 'utf8', timeout: 5000 });
+    if (run.error !== undefined || run.status !== 0) {
+      return `taskset -c ${cpu} does not work here (${run.error?.message ?? run.stderr.trim().split('\n')[0] ?? `exit ${run.status}`}): pinned rows not measured`;
+    }
+  }
+  return undefined;
+}
+
+/** Issue 16 variants of a gateway target: `server.workers` and pinning (gateway on core 1, load generator on core 0). */
+interface GatewayVariant {
+  readonly workers?: number;
+  readonly pin?: boolean;
+  /** SPEC §11: report to a local mock PCM (the PCM row). */
+  readonly pcm?: boolean;
+}
+
+function gateway(id: string, label: string, level: GatewayLevel, request: RequestShape, newConnectionPerRequest: boolean, variant: GatewayVariant = {}): TargetDef {
+  const workers = variant.workers;
+  const withPcm = variant.pcm === true;
   return {
     id,
     label,
@@ -131,8 +174,11 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
     needsMocks: level !== 'c',
     request,
     newConnectionPerRequest,
+    ...(variant.pin ? { pinLoad: PIN.load, unavailable: tasksetUnavailable } : {}),
     async start(env) {
       const port = await freePort();
+      // Workers rows wait on the primary's /readyz (ready once every worker listens), so they need the admin port.
+      const adminPort = workers === undefined ? undefined : await freePort();
       const file = join(env.dir, `guarita-${id}.yaml`);
       const pcm = withPcm ? await startBenchPcm(env) : undefined;
       writeFileSync(
@@ -148,12 +194,14 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
           clientSecret: env.introspectionClient.secret,
           logLevel: env.accessLog ? 'info' : 'warn',
           ...(pcm === undefined ? {} : { pcmYaml: benchPcmYaml(env, pcm, join(env.dir, `pcm-spool-${id}`)) }),
+          ...(level === 'p' ? { signing: env.bankSigning } : {}),
+          ...(workers === undefined ? {} : { workers, adminPort }),
         }),
       );
       if (level !== 'c') {
         // The token pipeline and JWS come from later issues: a build whose loader refuses these
         // sections cannot run the row, and says so instead of failing the whole bench.
-        const check = spawnSync(process.execPath, [GUARITA_CLI, 'check-config', file], { encoding: 'utf8', timeout: 15_000 });
+        const check = spawnSync(env.node, [GUARITA_CLI, 'check-config', file], { encoding: 'utf8', timeout: 15_000 });
         if (check.status !== 0) return `not available in this build (configuration refused: ${check.stderr.trim().split('\n')[0] ?? ''})`;
       }
       // stdout (the JSON log) goes to a file: piping it to this process would add our CPU to the run.
@@ -161,10 +209,17 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       // GUARITA_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
       const nodeArgs = (process.env.GUARITA_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
       // Started as the Docker image starts it (src/runtime-flags.ts).
-      const service = startService(process.execPath, [...GATEWAY_NODE_FLAGS, ...nodeArgs, GUARITA_CLI, '--config', file], { stdio: ['ignore', log, 'pipe'] });
+      const args = [...GATEWAY_NODE_FLAGS, ...nodeArgs, GUARITA_CLI, '--config', file];
+      // taskset execs node: the pid is the gateway's (and cluster workers inherit the affinity).
+      const service = variant.pin
+        ? startService('taskset', ['-c', PIN.gateway, env.node, ...args], { stdio: ['ignore', log, 'pipe'] })
+        : startService(env.node, args, { stdio: ['ignore', log, 'pipe'] });
       closeSync(log);
       await whenReady(service, waitForPort(port, 15_000, service));
-      const started = running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
+      if (adminPort !== undefined) await whenReady(service, readyz(adminPort, 15_000));
+      // With workers, the row's CPU and RSS are the primary's plus every worker's (read at each run: a replaced worker counts).
+      const pids = workers !== undefined && workers > 1 ? () => [service.pid, ...childPids(service.pid)] : () => [service.pid];
+      const started = running(`https://127.0.0.1:${port}`, service, pids);
       if (pcm === undefined) return started;
       return {
         ...started,
@@ -253,6 +308,24 @@ async function nginxWorkers(master: number): Promise<number[]> {
   throw new Error('nginx started no worker process');
 }
 
+/** Resolves once the admin port's /readyz answers 200 (with workers: every worker is listening). */
+async function readyz(adminPort: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const res = await request(`http://127.0.0.1:${adminPort}/readyz`);
+      const text = await res.body.text();
+      if (res.statusCode === 200) return;
+      last = `${res.statusCode} ${text.slice(0, 200)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`/readyz not ready after ${timeoutMs} ms: ${last}`);
+}
+
 /** Wait for `ready`; a process that never gets ready is stopped, not left behind. */
 async function whenReady<T>(service: Service, ready: Promise<T>): Promise<T> {
   try {
@@ -272,8 +345,10 @@ export function requestHeaders(env: BenchEnv, shape: RequestShape, withToken = s
   return {
     'x-fapi-interaction-id': 'b3d0c0de-0000-4000-8000-00000000be4c',
     accept: 'application/json',
-    ...(withToken ? { authorization: `Bearer ${env.token}` } : {}),
+    ...(withToken ? { authorization: `Bearer ${shape.payments ? env.paymentsToken : env.token}` } : {}),
     ...(shape.jws ? { 'content-type': 'application/jwt' } : {}),
+    // The load generator replaces it with a fresh one per request (LoadOptions.freshIdempotencyKey).
+    ...(shape.payments ? { 'x-idempotency-key': randomUUID() } : {}),
   };
 }
 
@@ -296,7 +371,7 @@ export async function probe(env: BenchEnv, target: TargetDef, origin: string, si
   });
   const send = async (headers: Record<string, string>, body?: string) => {
     const res = await client.request({ method: shape.method, path: shape.path, headers, body });
-    return { status: res.statusCode, text: (await res.body.text()).slice(0, 200) };
+    return { status: res.statusCode, type: String(res.headers['content-type'] ?? ''), text: (await res.body.text()).slice(0, 200) };
   };
   try {
     if (shape.token) {
@@ -310,6 +385,12 @@ export async function probe(env: BenchEnv, target: TargetDef, origin: string, si
     }
     const valid = await send(requestHeaders(env, shape), shape.jws ? await signedBody() : undefined);
     if (valid.status >= 300) return `the bench's valid request was refused: ${valid.status} ${valid.text}`;
+    if (shape.payments && !valid.type.startsWith('application/jwt')) return `the response was not signed (content-type ${valid.type}): response signing not implemented in this build`;
+    if (shape.payments) {
+      const withoutKey = Object.fromEntries(Object.entries(requestHeaders(env, shape)).filter(([name]) => name !== 'x-idempotency-key'));
+      const missing = await send(withoutKey, await signedBody());
+      if (missing.status < 300) return 'idempotency not enforced in this build (a request without x-idempotency-key was forwarded)';
+    }
     return undefined;
   } finally {
     await client.close();

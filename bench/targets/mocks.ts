@@ -3,7 +3,8 @@
  * `node mocks.js '<MockOptions as JSON>'` prints `READY {"as":PORT,"directory":PORT}`.
  *
  * - POST /introspect (RFC 7662, client_secret_basic): the bench token is active and bound to the load
- *   generator's certificate, with an AUTHORISED consent; any other token is inactive.
+ *   generator's certificate, with an AUTHORISED consent; so is the payments token (scope `payments`,
+ *   target (p)); any other token is inactive.
  * - GET /auth (for nginx `auth_request`, which only looks at the status): 200 for the bench token, else 401.
  * - HTTPS GET /{orgId}/application.jwks: the load generator organisation's PS256 public key.
  */
@@ -16,6 +17,8 @@ import type { AddressInfo } from 'node:net';
 /** Everything the mocks need to know, from the orchestrator. */
 export interface MockOptions {
   readonly token: string;
+  /** A token with the `payments` scope (target (p)), same client and binding. */
+  readonly paymentsToken: string;
   readonly clientId: string;
   /** `introspection.clientId:clientSecret` of the gateway. */
   readonly basicAuth: string;
@@ -42,6 +45,7 @@ const ACTIVE = JSON.stringify({
   cnf: { 'x5t#S256': options.thumbprint },
   consent: { status: 'AUTHORISED', permissions: ['ACCOUNTS_READ'], clientId: options.clientId },
 });
+const PAYMENTS = JSON.stringify({ ...(JSON.parse(ACTIVE) as object), scope: 'openid payments consent:urn:bank:p1' });
 const INACTIVE = JSON.stringify({ active: false });
 
 function send(res: ServerResponse, status: number, body: string): void {
@@ -56,7 +60,8 @@ function authServer(req: IncomingMessage, res: ServerResponse): void {
   req.on('end', () => {
     if (req.method === 'POST' && req.url === '/introspect') {
       if (req.headers.authorization !== expectedAuthorization) return send(res, 401, '{"error":"invalid_client"}');
-      return send(res, 200, new URLSearchParams(body).get('token') === options.token ? ACTIVE : INACTIVE);
+      const token = new URLSearchParams(body).get('token');
+      return send(res, 200, token === options.token ? ACTIVE : token === options.paymentsToken ? PAYMENTS : INACTIVE);
     }
     if (req.url === '/auth') return send(res, req.headers.authorization === `Bearer ${options.token}` ? 200 : 401, '{}');
     send(res, 404, '{}');

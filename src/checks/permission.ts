@@ -1,16 +1,17 @@
 import { ForbiddenError } from '../errors.js';
-import { ofbPermissionFor } from './ofb-permissions.js';
 import { routeKey } from '../config/problems.js';
+import { findEndpoint } from '../ofb/catalogue.js';
 import type { CheckDefinition } from './types.js';
 
 /**
  * SPEC §1 row 8 — the consent's permissions hold what this endpoint needs: with `permissions: ofb`
- * the built-in table (src/checks/ofb-permissions.ts, requirements.md §4), else every permission
- * the route lists. Missing → 403 FORBIDDEN (OFB FT AccountsApiWrongPermissionsTestModule expects 403).
+ * the OFB endpoint catalogue (src/ofb/catalogue.ts, requirements.md §4 and §9), else every
+ * permission the route lists. Missing → 403 FORBIDDEN (OFB FT AccountsApiWrongPermissionsTestModule expects 403).
  *
- * Fail closed: with `permissions: ofb`, a path under the route that is not in the table (an
- * unknown endpoint, a trailing slash, an encoded slash in an id, a non-GET method) is refused with
- * 403 rather than forwarded unchecked; a route that needs other endpoints lists its permissions.
+ * Fail closed: with `permissions: ofb`, a request that is in no catalogue row (an unknown endpoint,
+ * a trailing slash, an encoded slash in an id, a method the endpoint does not have) or whose row
+ * names no permission (service and open-data APIs) is refused with 403 rather than forwarded
+ * unchecked; a route that needs other endpoints lists its permissions.
  * A token whose consent was not read (payments tokens skip the consent check) has no permissions.
  */
 export const permissionCheck: CheckDefinition = {
@@ -29,7 +30,7 @@ export const permissionCheck: CheckDefinition = {
       let required: readonly string[];
       if (fixed !== undefined) required = fixed;
       else {
-        const permission = ofbPermissionFor(request.method, request.ofb.path ?? request.url);
+        const permission = findEndpoint(request.method, request.ofb.path ?? request.url)?.endpoint.permission;
         if (permission === undefined) throw new ForbiddenError('this endpoint is not in the OFB permission table, so no consent can grant it');
         required = [permission];
       }

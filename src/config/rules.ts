@@ -31,6 +31,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
   { name: 'trusted-proxies', check: trustedProxies },
   { name: 'urls', check: urls },
   { name: 'redis-url', check: redisUrl },
+  { name: 'workers-shared-state', check: workersSharedState },
   { name: 'directory-jwks-uri', check: directoryJwksUri },
   { name: 'signing-key', check: signingKey },
   { name: 'introspection-client-auth', check: introspectionClientAuth },
@@ -84,6 +85,24 @@ function urls(config: RawConfig): readonly ConfigProblem[] {
 
 function redisUrl(config: RawConfig): readonly ConfigProblem[] {
   return config.replay.store === 'redis' && config.replay.url === undefined ? [{ path: ['replay'], message: 'store: redis needs `url`' }] : [];
+}
+
+/**
+ * Workers share no memory: a jti or idempotency key one worker recorded in its memory store would
+ * be accepted again by another (SPEC §2 replay, §1 row 10), so more than one worker needs Redis.
+ */
+function workersSharedState(config: RawConfig): readonly ConfigProblem[] {
+  if (config.server.workers === 1 || config.replay.store !== 'memory') return [];
+  const shared = config.routes.findIndex((r) => r.jws?.request === true || r.idempotency === true);
+  if (shared === -1) return [];
+  return [
+    {
+      path: ['server', 'workers'],
+      message:
+        `workers share no memory, and routes[${shared}] records jtis or idempotency keys that every worker must see: ` +
+        'set `replay: { store: redis, url: ... }`, or `workers: 1`',
+    },
+  ];
 }
 
 /** SPEC §2: the key set is the signing organisation's own; a URL without {orgId} would serve one set to all. */

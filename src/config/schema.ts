@@ -85,6 +85,11 @@ export const ServerSchema = Closed(
       default: 5000,
       description: 'A connection with no request in progress (before its first request or between two) is closed after this time.',
     }),
+    workers: Type.Union([Type.Integer({ minimum: 1, maximum: 64 }), Type.Literal('auto')], {
+      default: 1,
+      description:
+        'Worker processes sharing the listeners (`auto`: one per core). With more than one, the admin port aggregates every worker, and the replay store must be `redis` (workers share no memory).',
+    }),
   },
   'The client-facing listener.',
 );

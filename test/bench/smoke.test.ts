@@ -1,8 +1,11 @@
 // The benchmark harness end to end on its cheapest target: processes start, the load generator
 // measures, CPU is read from /proc, everything stops. Numbers are never asserted (issue 6).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { runBench } from '../../bench/harness.js';
-import { table } from '../../bench/report.js';
+import { generateLoad } from '../../bench/load.js';
+import { cryptoLine, issue16Verdicts, table } from '../../bench/report.js';
 
 t.test('bench: target (a) for 1 s, 1 repetition, yields req/s and CPU per request', async (tt) => {
   const started = Date.now();
@@ -17,5 +20,45 @@ t.test('bench: target (a) for 1 s, 1 repetition, yields req/s and CPU per reques
   tt.ok(figures !== undefined && figures.rssMiB > 0, 'an RSS figure');
   tt.equal(report.replay, undefined, 'no replay figure unless asked for');
   tt.match(table(report), /\| \(a\) upstream directly/);
-  tt.ok(Date.now() - started < 30_000, 'well under 30 s');
+  // Issue 16: the PS256 floor is measured in every run, on the targets' Node.
+  const crypto = report.crypto;
+  tt.ok(typeof crypto !== 'string' && crypto.verifyUs > 0 && crypto.signUs > 0, `a PS256 floor: ${cryptoLine(report)}`);
+  tt.equal(report.targetNode.version, process.version);
+  tt.ok(Date.now() - started < 60_000, 'a bounded run: well under a minute even on a busy machine');
+});
+
+t.test('bench: (p) payments row and (dw2) workers row start, pass their probes and measure', async (tt) => {
+  const report = await runBench({ only: ['p', 'dw2'], durationS: 0.3, warmupS: 0.1, primeS: 0, connections: 4, reps: 1 });
+  for (const id of ['p', 'dw2']) {
+    const row = report.rows.find((r) => r.id === id);
+    tt.equal(row?.status, 'ok', `${id}: ${row?.note ?? ''}`);
+    tt.ok(row?.figures !== undefined && row.figures.reqPerSec > 0, `${id}: req/s > 0`);
+  }
+  tt.match(issue16Verdicts(report).join('\n'), /Goal 3: \(p\) payments route \d+ µs CPU\/req/);
+});
+
+t.test('load generator: a fresh x-idempotency-key on every request', async (tt) => {
+  const keys: string[] = [];
+  const server = createServer((req, res) => {
+    keys.push(String(req.headers['x-idempotency-key']));
+    req.resume();
+    req.on('end', () => res.end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  tt.teardown(() => server.close());
+  const result = await generateLoad({
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    method: 'POST',
+    path: '/',
+    headers: { 'x-idempotency-key': 'fixed' },
+    connections: 4,
+    warmupMs: 0,
+    durationMs: 300,
+    newConnectionPerRequest: false,
+    freshIdempotencyKey: true,
+    pids: [process.pid],
+  });
+  tt.ok(result.requests > 0 && keys.length > 1, 'requests were sent');
+  tt.equal(new Set(keys).size, keys.length, 'no key sent twice');
+  tt.notOk(keys.includes('fixed'), 'the fixed key is replaced');
 });

@@ -20,6 +20,8 @@ export interface ProcessGateway {
 export interface ProcessOptions {
   /** A command the gateway runs under, e.g. `['prlimit', '--nofile=256:256', '--']`. */
   readonly wrapper?: readonly string[];
+  /** How long to wait for "guarita listening" (several worker processes start slower on a loaded machine). */
+  readonly startTimeoutMs?: number;
 }
 
 interface Teardown {
@@ -48,7 +50,7 @@ export async function startProcessGateway(t: Teardown, yaml: string, options: Pr
     removeTempDir(configDir);
   });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway process did not start: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`gateway process did not start: ${stderr}`)), options.startTimeoutMs ?? 15_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`gateway process exited with ${code}: ${stderr}`));

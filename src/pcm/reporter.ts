@@ -320,7 +320,7 @@ class Channel {
   #spoolFailed(err: unknown): void {
     this.#reporter.spoolFailures++;
     const e = err as NodeJS.ErrnoException;
-    const reason = `spool ${this.#dir} cannot be written: ${e?.code ?? e?.message ?? String(err)}`;
+    const reason = e?.code === 'ELOCKED' ? e.message : `spool ${this.#dir} cannot be written: ${e?.code ?? e?.message ?? String(err)}`;
     if (this.#spoolError === undefined) this.#reporter.log?.error({ pcm: this.#kind, spoolDir: this.#dir, err }, 'PCM spool cannot be written; requests are still served, reports are held in memory (bounded) and then dropped');
     this.#spoolError = reason;
   }

@@ -44,6 +44,7 @@ export interface SpoolOptions {
 }
 
 const CURSOR = 'cursor.json';
+const OWNER = 'owner.pid';
 const SEGMENT = /^(\d{12})\.seg$/;
 /** Bytes read at a time; a record is well under 1 KiB. */
 const CHUNK = 1 << 20;
@@ -72,6 +73,7 @@ export class Spool {
   static async open(dir: string, options: SpoolOptions = {}): Promise<Spool> {
     const spool = new Spool(dir, options);
     await mkdir(dir, { recursive: true });
+    await spool.#lock();
     await spool.#recover();
     await spool.#openSegment();
     return spool;
@@ -224,6 +226,31 @@ export class Spool {
     const handle = this.#active;
     this.#active = undefined;
     await handle?.close();
+    try {
+      if ((await readFile(join(this.dir, OWNER), 'utf8')).trim() === String(process.pid)) await rm(join(this.dir, OWNER), { force: true });
+    } catch {
+      // no lock to release
+    }
+  }
+
+  /**
+   * One process per spool: two writers would interleave segments and overwrite each other's cursor
+   * (lost or resent batches). A lock left by a process that is gone (kill -9) is taken over; one
+   * held by a live process refuses the spool (ELOCKED: logged, counted, /readyz `pcm` down).
+   */
+  async #lock(): Promise<void> {
+    const file = join(this.dir, OWNER);
+    try {
+      await writeFile(file, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number((await readFile(file, 'utf8')).trim());
+    if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      throw Object.assign(new Error(`spool ${this.dir} is in use by process ${owner} (one spoolDir per gateway process)`), { code: 'ELOCKED' });
+    }
+    await writeFile(file, String(process.pid));
   }
 
   async #syncDir(): Promise<void> {
@@ -233,6 +260,15 @@ export class Spool {
     } finally {
       await handle.close();
     }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -49,3 +49,20 @@ t.test('an unusable directory is an error from open (the reporter reports and re
   writeFileSync(`${dir}/file`, 'x');
   await tt.rejects(Spool.open(`${dir}/file/spool`), { code: 'ENOTDIR' });
 });
+
+t.test('one process per spool: a live owner refuses it, a dead one is taken over', async (tt) => {
+  const dir = tempDir('guarita-spool-');
+  tt.teardown(() => removeTempDir(dir));
+  const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  // The test runner's parent is alive and is not this process.
+  writeFileSync(`${dir}/owner.pid`, String(process.ppid));
+  await tt.rejects(Spool.open(dir), { code: 'ELOCKED', message: new RegExp(`in use by process ${process.ppid}`) });
+  // A process that has exited (kill -9 leaves its lock behind).
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  writeFileSync(`${dir}/owner.pid`, gone.stdout);
+  const spool = await Spool.open(dir);
+  tt.equal(readFileSync(`${dir}/owner.pid`, 'utf8'), String(process.pid), 'taken over');
+  await spool.close();
+  tt.notOk(existsSync(`${dir}/owner.pid`), 'released on close');
+});

@@ -267,11 +267,11 @@ class Channel {
           this.#sendFailed(outcome.reason);
           return;
         }
+        this.#sendOk();
         this.#logDiscarded(outcome, fresh.map((r) => r.json));
         this.#stats.sent += fresh.length - outcome.discarded.length;
         this.#stats.discarded += outcome.discarded.length;
         await this.#commit(spool, batch, expired);
-        this.#sendOk();
       }
     } catch (err) {
       // A cursor that cannot be written: the batch is resent later (at least once).

@@ -17,6 +17,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY schema ./schema
+# The PCM spool (docs/pcm.md, `pcm.spoolDir`), writable by the image's user; mount a per-replica
+# persistent volume here (a StatefulSet's volumeClaimTemplates: deploy/kubernetes).
+RUN mkdir -p /var/lib/guarita/pcm && chown 1000:1000 /var/lib/guarita/pcm
 # A numeric uid:gid (the base image's `node` user), so that Kubernetes can enforce runAsNonRoot.
 USER 1000:1000
 EXPOSE 8443 9090

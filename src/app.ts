@@ -19,6 +19,8 @@ import type { Services } from './services.js';
 import { connectionSettings, serverTimeouts } from './edge/connections.js';
 import { beginRequest, rewriteUrl } from './edge/request-start.js';
 import { requestRecorder } from './edge/request-log.js';
+import { createCallRecorder } from './pcm/call-recorder.js';
+import type { PcmReporter } from './pcm/reporter.js';
 import { answerClientError, answerConnect, answerError, answerExpectation } from './edge/refusals.js';
 import { HTTP_METHODS, registerMethodNotAllowed, routeNotFound, urlsFor } from './edge/routing.js';
 import { startBodyDeadline } from './edge/body-deadline.js';
@@ -41,6 +43,8 @@ export interface AppOptions {
   readonly certificates: CertificateSource;
   /** Ingress mode: whether a peer address is a trusted proxy (its x-forwarded-for is kept and appended to). */
   readonly trustedProxy?: (ip: string) => boolean;
+  /** SPEC §11: where the PCM report of each answered OFB catalogue call goes (none when omitted). */
+  readonly pcm?: PcmReporter | undefined;
 }
 
 /** Build the gateway's Fastify instance on the mTLS listener (not yet listening). */
@@ -104,7 +108,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<Fas
     }
     done(refusal);
   });
-  app.addHook('onResponse', requestRecorder(options.metrics));
+  const calls = createCallRecorder({ reporter: options.pcm, metrics: options.metrics, certificates: options.certificates, trustedProxy: options.trustedProxy });
+  app.addHook('onResponse', requestRecorder(options.metrics, calls));
   app.setErrorHandler(answerError);
   app.setNotFoundHandler(routeNotFound);
   registerMethodNotAllowed(app, config.routes);

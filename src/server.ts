@@ -17,6 +17,8 @@ import { createCrlFetcher, type CrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
 import { ssaJwksUriOf } from './clients/directory-jwks.js';
 import { ConnectionTracker } from './edge/connections.js';
+import { PcmReporter } from './pcm/reporter.js';
+import { pcmSettings } from './pcm/settings.js';
 
 export interface RunningGateway {
   readonly app: FastifyInstance;
@@ -28,6 +30,8 @@ export interface RunningGateway {
   readonly adminPort: number | undefined;
   readonly metrics: GatewayMetrics;
   readonly readiness: Readiness;
+  /** The PCM reporter (SPEC §11), when `pcm` is configured. */
+  readonly pcm: PcmReporter | undefined;
   /** Stop accepting, drain in-flight requests for at most `graceMs`, then close. */
   close(graceMs?: number): Promise<void>;
 }
@@ -58,6 +62,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   let serverExpiry = recordExpiry(metrics, files);
   const services = createServices(config, log, options.now === undefined ? {} : { now: options.now });
   exposeServiceMetrics(metrics, services);
+  // SPEC §11: PCM reports, spooled and sent in the background; an unwritable spool does not stop
+  // the gateway (logged, counted, /readyz `pcm` down).
+  const pcmConfig = pcmSettings(config);
+  const pcm = pcmConfig === undefined ? undefined : new PcmReporter(pcmConfig, { log });
+  if (pcm !== undefined) {
+    await pcm.start();
+    metrics.exposePcm(() => pcm.stats(), () => pcm.spoolFailures);
+  }
   // SPEC §3 ingress mode: a plain listener behind a TLS-terminating proxy, same routes and services.
   const ingressSettings = config.server.ingress;
   const ingress = ingressSettings === undefined ? undefined : ingressSource({ ...ingressSettings, clientCa: files.clientCa, crl: files.crl });
@@ -87,18 +99,19 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   // Until the gateway's own listeners are up, /readyz says so (SPEC §7: ready means listeners up).
   readiness.set('listeners', 'the gateway listeners are not up yet');
   const admin = config.admin === undefined || options.adminListener === false ? undefined : await listenAdmin(buildAdmin(metrics, readiness), config.admin, log);
-  const app = await buildApp(config, { logger, tls, metrics, services, certificates: guard(socketSource) });
+  const app = await buildApp(config, { logger, tls, metrics, services, certificates: guard(socketSource), pcm });
   const connections = [new ConnectionTracker(app.server, 'secureConnection')];
   try {
     await app.listen({ port: config.server.port, host: config.server.host });
   } catch (err) {
     await admin?.close();
+    await pcm?.close(Date.now());
     throw err;
   }
   tls.attach(app.server as unknown as HttpsServer);
   let ingressApp: FastifyInstance | undefined;
   if (ingressSettings !== undefined && ingress !== undefined) {
-    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: guard(ingress.source), trustedProxy: ingress.trusts });
+    ingressApp = await buildApp(config, { logger, metrics, services, listener: 'ingress', certificates: guard(ingress.source), trustedProxy: ingress.trusts, pcm });
     connections.push(new ConnectionTracker(ingressApp.server, 'connection'));
     await ingressApp.listen({ port: ingressSettings.port, host: ingressSettings.host });
   }
@@ -127,6 +140,14 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   let probeAgent: Agent | undefined;
   if (config.admin) {
     probeAgent = addDependencyProbes(readiness, config, services, crlFetcher);
+    // SPEC §7, §11: `pcm` is down while reports cannot be delivered or the spool cannot be written.
+    if (pcm !== undefined) {
+      readiness.dependency('pcm', redactUrl(pcm.settings.reportUrl), () => {
+        const problem = pcm.problem();
+        if (problem !== undefined) throw new Error(problem);
+        return `delivering; spool ${pcm.settings.spoolDir} writable`;
+      });
+    }
     for (const name of config.admin.readinessDependencies) {
       if (!readiness.probed.includes(name)) log.warn({ dependency: name }, `admin.readinessDependencies lists ${name}, which is not a dependency in use`);
     }
@@ -148,9 +169,11 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
     adminPort: admin ? portOf(admin, config.admin?.port ?? 0) : undefined,
     metrics,
     readiness,
+    pcm,
     // SPEC §4: the drain ends within 25 s. Connections still open at 24 s are destroyed, which
     // leaves the rest of the bound for closing the services and exiting.
     async close(graceMs = 24_000) {
+      const closingAt = Date.now();
       // SPEC §7: /readyz turns 503 first, so the replica leaves the Service while it drains.
       readiness.drain();
       watcher.close();
@@ -164,6 +187,8 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
       timer.unref();
       try {
         await Promise.all([app.close(), ingressApp?.close()]);
+        // SPEC §11: one last PCM send within the drain bound; the rest stays spooled for the next start.
+        await pcm?.close(closingAt + graceMs + 500);
         await admin?.close();
         await probeAgent?.close();
         await services.close();

@@ -29,6 +29,8 @@ export interface GatewayConfigInput {
   readonly clientSecret: string;
   /** `info` logs one line per request (SPEC §7); the default `warn` measures the proxy path alone. */
   readonly logLevel: string;
+  /** A `pcm:` section (SPEC §11) to add, for the PCM row; none when omitted. */
+  readonly pcmYaml?: string;
   /** The bank's response-signing key (PKCS#8 PEM), its kid and org id: level (p). */
   readonly signing?: { readonly key: string; readonly kid: string; readonly orgId: string };
   /** `server.workers` (issue 16); omitted = 1, no cluster primary. */
@@ -68,6 +70,7 @@ export function gatewayYaml(input: GatewayConfigInput): string {
     if (signing === undefined) throw new Error('level p needs the bank signing key');
     lines.push(`signing: { key: ${signing.key}, kid: ${signing.kid}, orgId: ${signing.orgId} }`);
   }
+  if (input.pcmYaml !== undefined) lines.push(input.pcmYaml.trimEnd());
   lines.push('routes:', '  - path: /open-banking/accounts/v2', '    methods: [GET]', `    upstream: ${input.upstream}`, '    mtls: required');
   if (level === 'c') lines.push('    fapi: true');
   else lines.push('    auth: { scopes: [accounts], consent: required, permissions: ofb }');

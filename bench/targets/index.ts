@@ -11,6 +11,7 @@ import { childPids, freePort, startService, waitForPort, type Service } from '..
 import { ACCOUNTS_PATH, PAYMENTS_PATH, SIGNED_PATH, gatewayYaml, nginxConf, type GatewayLevel, type NginxAuth } from './configs.js';
 import { GATEWAY_NODE_FLAGS } from '../../src/runtime-flags.js';
 import { limitsTarget } from './limits.js';
+import { startMockPcm, type MockPcm } from '../../src/dev/mock-pcm.js';
 
 const HERE = import.meta.dirname;
 /** The gateway's real CLI bin, as an operator runs it. */
@@ -106,6 +107,9 @@ export const TARGETS: readonly TargetDef[] = [
   limitsTarget('dl', '(d) + traffic limits, memory store', 'memory'),
   limitsTarget('dlr', '(d) + traffic limits, Redis store (CPU incl. redis-server)', 'redis'),
   gateway('e', '(e) (d) + JWS request, fresh jti', 'e', { method: 'POST', path: SIGNED_PATH, token: true, jws: true }, false),
+  // SPEC §11: every call of a catalogue endpoint reported to a local mock PCM (spooled, fsynced,
+  // sent every second): compare its CPU per request with (d), the same pipeline without PCM.
+  gateway('dp', '(d) + PCM reports (local mock PCM)', 'd', GET_WITH_TOKEN, false, { pcm: true }),
   bare('fb', '(f) (b) with a new TLS connection per request', true),
   gateway('fd', '(f) (d) with a new TLS connection per request', 'd', GET_WITH_TOKEN, true),
   nginx('ng', 'nginx mTLS proxy', 'none'),
@@ -160,10 +164,13 @@ function tasksetUnavailable(): string | undefined {
 interface GatewayVariant {
   readonly workers?: number;
   readonly pin?: boolean;
+  /** SPEC §11: report to a local mock PCM (the PCM row). */
+  readonly pcm?: boolean;
 }
 
 function gateway(id: string, label: string, level: GatewayLevel, request: RequestShape, newConnectionPerRequest: boolean, variant: GatewayVariant = {}): TargetDef {
   const workers = variant.workers;
+  const withPcm = variant.pcm === true;
   return {
     id,
     label,
@@ -177,6 +184,7 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       // Workers rows wait on the primary's /readyz (ready once every worker listens), so they need the admin port.
       const adminPort = workers === undefined ? undefined : await freePort();
       const file = join(env.dir, `guarita-${id}.yaml`);
+      const pcm = withPcm ? await startBenchPcm(env) : undefined;
       writeFileSync(
         file,
         gatewayYaml({
@@ -189,6 +197,7 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
           clientId: env.introspectionClient.id,
           clientSecret: env.introspectionClient.secret,
           logLevel: env.accessLog ? 'info' : 'warn',
+          ...(pcm === undefined ? {} : { pcmYaml: benchPcmYaml(env, pcm, join(env.dir, `pcm-spool-${id}`)) }),
           ...(level === 'p' ? { signing: env.bankSigning } : {}),
           ...(workers === undefined ? {} : { workers, adminPort }),
         }),
@@ -214,9 +223,39 @@ function gateway(id: string, label: string, level: GatewayLevel, request: Reques
       if (adminPort !== undefined) await whenReady(service, readyz(adminPort, 15_000));
       // With workers, the row's CPU and RSS are the primary's plus every worker's (read at each run: a replaced worker counts).
       const pids = workers !== undefined && workers > 1 ? () => [service.pid, ...childPids(service.pid)] : () => [service.pid];
-      return running(`https://127.0.0.1:${port}`, service, pids);
+      const started = running(`https://127.0.0.1:${port}`, service, pids);
+      if (pcm === undefined) return started;
+      return {
+        ...started,
+        async stop() {
+          await started.stop();
+          await pcm.close();
+        },
+      };
     },
   };
+}
+
+/** The mock PCM of the PCM row, in this process (its CPU is in no row), on the run's dev PKI. */
+async function startBenchPcm(env: BenchEnv): Promise<MockPcm> {
+  const read = (name: string) => readFileSync(join(env.pkiDir, name), 'utf8');
+  return startMockPcm({ cert: read('server.crt'), key: read('server.key'), clientCa: read('ca.crt'), clientId: 'bench-bank', keep: false });
+}
+
+function benchPcmYaml(env: BenchEnv, pcm: MockPcm, spoolDir: string): string {
+  return [
+    'pcm:',
+    `  tokenUrl: ${pcm.tokenUrl}`,
+    `  reportUrl: ${pcm.reportUrl}`,
+    `  openDataReportUrl: ${pcm.openDataReportUrl}`,
+    '  clientId: bench-bank',
+    `  clientCert: ${env.pkiDir}/client1.crt`,
+    `  clientKey: ${env.pkiDir}/client1.key`,
+    `  ca: ${env.pkiDir}/ca.crt`,
+    '  serverOrgId: 00000000-0000-4000-8000-000000000b4c',
+    `  spoolDir: ${spoolDir}`,
+    '  flushSeconds: 1',
+  ].join('\n');
 }
 
 /** nginx from the Debian package, when installed. */

@@ -102,7 +102,7 @@ export const AdminSchema = Closed(
       default: [],
       uniqueItems: true,
       description:
-        'Dependencies whose outage makes /readyz fail, named as in its body: `introspection`, `replayStore`, `directory`, a `crlUrls` URL. ' +
+        'Dependencies whose outage makes /readyz fail, named as in its body: `introspection`, `replayStore`, `directory`, a `crlUrls` URL, `pcm`. ' +
         'Default none: a dependency every replica shares would take every replica out of service at once; /readyz still reports its state.',
     }),
   },
@@ -316,6 +316,48 @@ export const SigningSchema = Closed(
   'Response signing key (JWS responses of `jws.response` routes).',
 );
 
+/** PCM reports (OFB metrics platform): every answered catalogue call, spooled to disk, sent in batches. */
+export const PcmSchema = Closed(
+  {
+    reportUrl: Type.String({
+      pattern: '^https?://',
+      default: 'https://api.pcm.openfinancebrasil.org.br/report-api/v1/private/report/',
+      description: 'PCM private report endpoint (server reports); trailing slash kept.',
+    }),
+    openDataReportUrl: Type.String({
+      pattern: '^https?://',
+      default: 'https://api.pcm.openfinancebrasil.org.br/report-api/v1/opendata/report',
+      description: 'PCM open-data report endpoint (calls to open-data endpoints, which carry no client certificate).',
+    }),
+    tokenUrl: Type.String({
+      pattern: '^https?://',
+      default: 'https://auth.pcm.openfinancebrasil.org.br/token/',
+      description: 'PCM token endpoint: client_credentials with tls_client_auth over mTLS (trailing slash kept).',
+    }),
+    clientId: Text('Client id of the bank at the PCM token endpoint (the client_id of its software statement in the OFB Directory).'),
+    clientCert: Text('PEM client certificate presented to the PCM (token and report endpoints).'),
+    clientKey: Text('PEM private key of clientCert.'),
+    ca: Type.Optional(Text('PEM trust anchors for the PCM endpoints (default: the system store).')),
+    serverOrgId: Type.Optional(Text('The bank org id reported as serverOrgId (default: signing.orgId).')),
+    spoolDir: Text('Directory of the durable report queue; one per replica (a per-pod persistent volume in Kubernetes).'),
+    flushSeconds: Type.Integer({ minimum: 1, default: 60, description: 'Longest time between two sends of the spooled reports.' }),
+    syncIntervalMs: Type.Integer({
+      minimum: 10,
+      maximum: 5000,
+      default: 200,
+      description: 'How often recorded reports are written to the spool and fsynced; a crash loses at most this window.',
+    }),
+    maxQueueBytes: Type.Integer({
+      minimum: 65536,
+      default: 16777216,
+      description: 'Memory bound of the reports waiting to be written to the spool; past it new reports are dropped and counted.',
+    }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 30000, description: 'Timeout of one call to the PCM token or report endpoint.' }),
+    maxBackoffSeconds: Type.Integer({ minimum: 1, default: 300, description: 'Longest wait between two send attempts after failures (exponential backoff from 1 s).' }),
+  },
+  'PCM reports: every response to a call of an OFB catalogue endpoint is reported to the OFB metrics platform.',
+);
+
 export const ConfigSchema = Closed(
   {
     $schema: Type.Optional(Type.String({ description: 'JSON Schema reference for editors.' })),
@@ -329,6 +371,7 @@ export const ConfigSchema = Closed(
     replay: ReplaySchema,
     signing: Type.Optional(SigningSchema),
     limits: LimitsSchema,
+    pcm: Type.Optional(PcmSchema),
     routes: Type.Array(RouteSchema, { minItems: 1, description: 'Routes; the longest matching path prefix wins.' }),
   },
   'Guarita configuration (routes.yaml).',
@@ -341,6 +384,7 @@ export type IntrospectionConfig = Static<typeof IntrospectionSchema>;
 export type DirectoryConfig = Static<typeof DirectorySchema>;
 export type ReplayConfig = Static<typeof ReplaySchema>;
 export type SigningConfig = Static<typeof SigningSchema>;
+export type PcmConfig = Static<typeof PcmSchema>;
 export type UpstreamHeaders = Static<typeof UpstreamHeadersSchema>;
 export type LimitsConfig = Static<typeof LimitsSchema>;
 export type RouteLimitsConfig = Static<typeof RouteLimitsSchema>;

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createDevPki, writeBankSigningKey, writeDevPki, type Pem } from './pki.js';
 import { sandboxRoutesYaml, startSandbox } from './sandbox.js';
 import { signAsOrg, signSoftwareStatement, softwareStatementClaims } from './mock-directory.js';
+import type { MockPcm } from './mock-pcm.js';
 
 interface Answer {
   readonly status: number;
@@ -45,10 +46,11 @@ async function main(): Promise<number> {
       jwksUri: sandbox.directory.jwksUri,
       ssaJwksUri: sandbox.directory.ssaJwksUri,
       authorizationServerUrl: sandbox.as.url,
+      pcm: { url: sandbox.pcm.url, spoolDir: join(dir, 'pcm-spool') },
     }),
   );
   console.log('Guarita demo — dev PKI, mock bank API, mock authorization server and mock directory on 127.0.0.1');
-  console.log(`  bank API ${sandbox.bank.url}   authorization server ${sandbox.as.url}   directory ${sandbox.directory.url}`);
+  console.log(`  bank API ${sandbox.bank.url}   authorization server ${sandbox.as.url}   directory ${sandbox.directory.url}   PCM ${sandbox.pcm.url}`);
   console.log(`  gateway  https://localhost:${port}  (admin http://127.0.0.1:${adminPort})  started as: guarita --config ${config}\n`);
 
   const gateway = spawn(process.execPath, [BIN, '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -58,8 +60,10 @@ async function main(): Promise<number> {
     const bankKey = createPublicKey(readFileSync(join(dir, 'signing.key')));
     failures = await scenarios(port, pki, sandbox, bankKey);
   } finally {
+    // SIGTERM: the gateway drains and sends its last PCM batch before it exits (SPEC §11).
     gateway.kill('SIGTERM');
     await new Promise((r) => gateway.once('exit', r));
+    failures += printReports(sandbox.pcm);
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -167,6 +171,19 @@ async function scenarios(
   console.log(`   the authorization server received ${reached.length} registration(s)${onlyGood ? ', the good one, marked x-dcr-verified' : ' — expected only the good one!'}`);
   if (!onlyGood) failures++;
   return failures;
+}
+
+/** The PCM reports the demo's calls produced, as the mock PCM received them; 1 when there are none. */
+function printReports(pcm: MockPcm): number {
+  const reports = pcm.batches.flatMap((b) => b.reports.map((r) => ({ kind: b.kind, r })));
+  console.log(`\nPCM reports (SPEC §11) received by the mock PCM: ${reports.length} in ${pcm.batches.length} batch(es), token calls ${pcm.tokenCalls.issued}`);
+  for (const { kind, r } of reports) {
+    const who = kind === 'server' ? `client ${String(r.clientOrgId ?? '(none)').slice(0, 8)}… ${String(r.fapiInteractionId).slice(0, 8)}…` : `ip ${String((r.additionalInfo as { clientIp?: string }).clientIp)}`;
+    console.log(`  ${kind.padEnd(8)} ${String(r.httpMethod).padEnd(5)} ${String(r.endpoint).padEnd(60)} ${String(r.statusCode)} ${String(r.processTimespan).padStart(4)} ms  ${who}`);
+  }
+  const ok = reports.length > 0;
+  console.log(`${ok ? '✔' : '✘'} every answered call of a catalogue endpoint was reported, the refusals included`);
+  return ok ? 0 : 1;
 }
 
 /** The claims of a response JWS, when it verifies with the bank's public key (SPEC §2). */

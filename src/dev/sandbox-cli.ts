@@ -6,7 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startSandbox } from './sandbox.js';
+import { sandboxPcmYaml, startSandbox } from './sandbox.js';
 import { orgKeyFromDir } from './mock-directory.js';
 import { sandboxSsaKey } from './ssa-cli.js';
 import { identityFromDer } from '../tls/identity.js';
@@ -29,12 +29,12 @@ async function main(certDir: string): Promise<void> {
   const orgKeys = { client1: await orgKeyFromDir(certDir, 'client1', client1.orgId), client2: await orgKeyFromDir(certDir, 'client2', client2.orgId) };
   const sandbox = await startSandbox(
     { ca: { cert: read('ca.crt'), key: '' }, server: { cert: read('server.crt'), key: read('server.key') }, client1, client2 },
-    { bank: 9001, as: 9100, directory: 9200 },
+    { bank: 9001, as: 9100, directory: 9200, pcm: 9300 },
     orgKeys,
     // The SSA key `npm run sandbox:ssa` mints with.
     await sandboxSsaKey(certDir),
   );
-  console.log(`sandbox up: bank API ${sandbox.bank.url}, authorization server ${sandbox.as.url}, directory ${sandbox.directory.url}`);
+  console.log(`sandbox up: bank API ${sandbox.bank.url}, authorization server ${sandbox.as.url}, directory ${sandbox.directory.url}, PCM ${sandbox.pcm.url}`);
   console.log('tokens the authorization server knows (bound to the certificates in certs/):');
   for (const [name, token] of Object.entries(sandbox.tokens)) console.log(`  ${name.padEnd(16)} ${token}`);
   console.log(`\nstart the gateway in another terminal:  npx guarita routes.yaml\nthen try:
@@ -42,7 +42,14 @@ async function main(certDir: string): Promise<void> {
        -H "x-fapi-interaction-id: $(node -p 'crypto.randomUUID()')" -H "Authorization: Bearer ${sandbox.tokens.accounts}" \\
        https://localhost:8443/open-banking/accounts/v2/accounts
 a signed payment:  npm run sandbox:sign   (prints the curl command; --org 2 signs as client2)
-a client registration through the DCR guard:  npm run sandbox:ssa   (mints a software statement; --age 400 a stale one)`);
+a client registration through the DCR guard:  npm run sandbox:ssa   (mints a software statement; --age 400 a stale one)
+PCM reports (docs/pcm.md): add this section to routes.yaml; the mock PCM prints each batch it receives:
+${sandboxPcmYaml('certs', sandbox.pcm.url, '.guarita-pcm-spool')}`);
+  let printed = 0;
+  setInterval(() => {
+    for (const batch of sandbox.pcm.batches.slice(printed)) console.log(`PCM ${batch.kind} batch (${batch.status}): ${JSON.stringify(batch.reports)}`);
+    printed = sandbox.pcm.batches.length;
+  }, 1000).unref();
   const stop = () => void sandbox.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -8,11 +8,14 @@ import { X509Certificate } from 'node:crypto';
 import { startMockBank, type MockBank } from './mock-bank.js';
 import { startMockAuthorizationServer, type MockAuthorizationServer } from './mock-as.js';
 import { generateOrgKey, SSA_KEY_SET, startMockDirectory, type MockDirectory, type OrgSigningKey } from './mock-directory.js';
+import { startMockPcm, type MockPcm } from './mock-pcm.js';
 import type { ClientPem, Pem } from './pki.js';
 import { thumbprintOf } from '../tls/identity.js';
 
 /** The introspection client secret of the sandbox (never a production value). */
 export const SANDBOX_CLIENT_SECRET = 'sandbox-secret';
+/** The bank's client id at the sandbox's mock PCM (`pcm.clientId`); its certificate is client2's. */
+export const SANDBOX_PCM_CLIENT_ID = 'sandbox-bank-pcm';
 /** The bank's org id in the sandbox (`signing.orgId`). */
 export const SANDBOX_BANK_ORG_ID = '00000000-0000-4000-8000-000000000b4c';
 
@@ -46,6 +49,8 @@ export interface Sandbox {
   readonly bank: MockBank;
   readonly as: MockAuthorizationServer;
   readonly directory: MockDirectory;
+  /** The mock PCM (SPEC §11): token endpoint with mTLS, report endpoints that record. */
+  readonly pcm: MockPcm;
   readonly tokens: SandboxTokens;
   /** The client organisations' request-signing keys (published in the mock directory). */
   readonly orgKeys: { readonly client1: OrgSigningKey; readonly client2: OrgSigningKey };
@@ -58,6 +63,7 @@ export interface SandboxPorts {
   readonly bank?: number;
   readonly as?: number;
   readonly directory?: number;
+  readonly pcm?: number;
 }
 
 /**
@@ -68,6 +74,7 @@ export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}, or
   const bank = await startMockBank(ports.bank ?? 0);
   const as = await startMockAuthorizationServer({ port: ports.as ?? 0, clientSecret: SANDBOX_CLIENT_SECRET });
   const directory = await startMockDirectory({ cert: pki.server.cert, key: pki.server.key, port: ports.directory ?? 0 });
+  const pcm = await startMockPcm({ cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert, clientId: SANDBOX_PCM_CLIENT_ID, port: ports.pcm ?? 0 });
   orgKeys ??= { client1: await generateOrgKey(pki.client1.orgId), client2: await generateOrgKey(pki.client2.orgId) };
   directory.publish(pki.client1.orgId, [orgKeys.client1.publicJwk]);
   directory.publish(pki.client2.orgId, [orgKeys.client2.publicJwk]);
@@ -118,11 +125,12 @@ export async function startSandbox(pki: SandboxPki, ports: SandboxPorts = {}, or
     bank,
     as,
     directory,
+    pcm,
     tokens,
     orgKeys,
     ssaKey,
     async close() {
-      await Promise.all([bank.close(), as.close(), directory.close()]);
+      await Promise.all([bank.close(), as.close(), directory.close(), pcm.close()]);
     },
   };
 }
@@ -138,6 +146,8 @@ export interface SandboxConfigOptions {
   /** With both: `directory.ssaJwksUri` and a `/register` route with the DCR guard (`dcr: true`) in front of this authorization server. */
   readonly ssaJwksUri?: string;
   readonly authorizationServerUrl?: string;
+  /** The mock PCM to report to, and the spool directory (no `pcm` section when omitted). */
+  readonly pcm?: { readonly url: string; readonly spoolDir: string };
 }
 
 /** routes.yaml for a gateway in front of the sandbox — the same routes as the shipped routes.yaml. */
@@ -161,7 +171,7 @@ directory:
 ${o.ssaJwksUri === undefined ? '' : `  ssaJwksUri: ${o.ssaJwksUri}\n`}  ca: ${o.certDir}/ca.crt
 replay: { store: memory }
 signing: { key: ${o.certDir}/signing.key, kid: sandbox-bank, orgId: ${SANDBOX_BANK_ORG_ID} }
-routes:
+${o.pcm === undefined ? '' : sandboxPcmYaml(o.certDir, o.pcm.url, o.pcm.spoolDir)}routes:
   - path: /open-banking/accounts/v2
     methods: [GET]
     upstream: ${o.bankUrl}
@@ -185,4 +195,19 @@ ${
     dcr: true
 `
 }`;
+}
+
+/** The `pcm` section for the sandbox's mock PCM (the bank's PCM certificate is client2's). */
+export function sandboxPcmYaml(certDir: string, pcmUrl: string, spoolDir: string): string {
+  return `pcm:
+  tokenUrl: ${pcmUrl}/token/
+  reportUrl: ${pcmUrl}/report-api/v1/private/report/
+  openDataReportUrl: ${pcmUrl}/report-api/v1/opendata/report
+  clientId: ${SANDBOX_PCM_CLIENT_ID}
+  clientCert: ${certDir}/client2.crt
+  clientKey: ${certDir}/client2.key
+  ca: ${certDir}/ca.crt
+  spoolDir: ${spoolDir}
+  flushSeconds: 5
+`;
 }

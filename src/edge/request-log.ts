@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino, type LoggerOptions } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
+import type { CallRecorder } from '../pcm/call-recorder.js';
 
 /**
  * The gateway's pino options (SPEC §7): ISO 8601 `time`, `level` by name, no pid or hostname.
@@ -16,8 +17,11 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
-/** One JSON log line per request (SPEC §7) — never the query string, a token or a body — and the metrics. */
-export function requestRecorder(metrics: GatewayMetrics | undefined) {
+/**
+ * One JSON log line per request (SPEC §7) — never the query string, a token or a body — the
+ * metrics, and `calls`: the PCM report and SLA figures of OFB catalogue calls (SPEC §11).
+ */
+export function requestRecorder(metrics: GatewayMetrics | undefined, calls?: CallRecorder) {
   return function recordRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const ofb = request.ofb;
     const route = ofb.route?.path;
@@ -47,6 +51,7 @@ export function requestRecorder(metrics: GatewayMetrics | undefined) {
       metrics.recordRequest(route ?? '(none)', request.method, status, reply.elapsedTime / 1000, ofb.upstreamMs === undefined ? undefined : ofb.upstreamMs / 1000);
       if (ofb.errorCode !== undefined) metrics.recordRefusal(route ?? '(none)', ofb.failedCheck ?? 'gateway', ofb.errorCode);
     }
+    calls?.(request, reply);
     done();
   };
 }

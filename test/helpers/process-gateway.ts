@@ -40,7 +40,8 @@ export async function startProcessGateway(t: Teardown, yaml: string, options: Pr
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   t.teardown(async () => {
-    if (child.exitCode === null) {
+    // A process killed by a signal has exitCode null but signalCode set: it has exited already.
+    if (child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');

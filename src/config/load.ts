@@ -16,6 +16,7 @@ import { CONFIG_RULES, ROUTE_RULES, type RouteRule } from './rules.js';
 import { keyPathString, type ConfigProblem, type KeyPath } from './problems.js';
 import { CHECKS } from '../checks/registry.js';
 import { DCR_METHODS } from '../checks/dcr.js';
+import { globalLimitWarnings } from '../limits/config.js';
 
 /** Token checks of a route, defaults applied. */
 export type RouteAuth = AuthConfig & Required<Pick<AuthConfig, 'scopes' | 'consent'>>;
@@ -93,7 +94,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     if (problem) throw problemError(problem);
   }
   const routes = config.routes.map((r, index) => resolveRoute(r, index, config.defaults.timeoutMs));
-  warnings.push(...plainHttpWarnings(config));
+  warnings.push(...plainHttpWarnings(config), ...globalLimitWarnings(config));
   const resolved: Config = { ...config, file: path, routes, warnings };
   for (const route of routes) {
     for (const rule of ROUTE_RULE_LIST) {

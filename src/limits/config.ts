@@ -58,3 +58,23 @@ export function limitWarnings(route: Route, config: Config, key: LimitKey): stri
       'the OFB rules forbid limiting below the published minimums',
   ];
 }
+
+/** operations.md: the "high" class is at least 2,500 per minute, global capacity at least 300 per second. */
+const OFB_HIGH_CLASS_MINIMUM = 2500;
+const OFB_GLOBAL_MINIMUM = 300;
+
+/**
+ * Start-up warnings of the top-level `limits` below the OFB minimums (regression: neither warned,
+ * though a `highClassPerMinute` under 2,500 limits every "high" endpoint below its minimum).
+ */
+export function globalLimitWarnings(config: Pick<Config, 'limits'>): string[] {
+  const warnings: string[] = [];
+  const { highClassPerMinute, globalPerSecond } = config.limits;
+  if (highClassPerMinute < OFB_HIGH_CLASS_MINIMUM) {
+    warnings.push(`limits.highClassPerMinute ${highClassPerMinute} is below the OFB minimum of ${OFB_HIGH_CLASS_MINIMUM} for the "high" class: the OFB rules forbid limiting below the published minimums`);
+  }
+  if (globalPerSecond !== undefined && globalPerSecond < OFB_GLOBAL_MINIMUM) {
+    warnings.push(`limits.globalPerSecond ${globalPerSecond} is below the OFB minimum capacity of ${OFB_GLOBAL_MINIMUM} requests per second`);
+  }
+  return warnings;
+}

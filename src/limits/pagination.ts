@@ -17,16 +17,25 @@ export const MAX_SCANNED_BYTES = 1_048_576;
 
 const NEEDLE = 'pagination-key';
 
-/** The `pagination-key` query value of a request target, if any. */
+/**
+ * The `pagination-key` query value of a request target, if any. A target with the parameter twice
+ * has none: upstream frameworks disagree on which value wins (first, last, both joined), so such a
+ * request is never a free follow-up (regression: `?pagination-key=SEEN&pagination-key=EVIL` was free).
+ */
 export function requestPaginationKey(url: string): string | undefined {
   const q = url.indexOf('?');
   if (q === -1 || !url.includes(NEEDLE, q)) return undefined;
-  const value = new URLSearchParams(url.slice(q + 1)).get(NEEDLE);
-  return value === null || value === '' ? undefined : value;
+  const values = new URLSearchParams(url.slice(q + 1)).getAll(NEEDLE);
+  return values.length === 1 && values[0] !== '' ? values[0] : undefined;
 }
 
-/** The `pagination-key` values of the `links.*` URLs of an OFB JSON body (`{"data":…,"links":{"next":"https://…"}}`). */
-export function paginationKeysIn(body: Buffer): string[] {
+/**
+ * The `pagination-key` values the bank hands out in the `links.*` URLs of an OFB JSON body
+ * (`{"data":…,"links":{"next":"https://…"}}`). `links.self` and the request's own key are not
+ * handed out: an OFB answer's `self` repeats the request URL, so remembering it made any key a
+ * client invented free after its first (counted) use (regression: bogus key free via `self`).
+ */
+export function paginationKeysIn(body: Buffer, ownKey?: string): string[] {
   if (body.length > MAX_SCANNED_BYTES || !body.includes(NEEDLE)) return [];
   let json: unknown;
   try {
@@ -37,14 +46,15 @@ export function paginationKeysIn(body: Buffer): string[] {
   const links = typeof json === 'object' && json !== null ? (json as { links?: unknown }).links : undefined;
   if (typeof links !== 'object' || links === null) return [];
   const keys = new Set<string>();
-  for (const link of Object.values(links)) {
-    if (typeof link !== 'string' || !link.includes(NEEDLE)) continue;
+  for (const [name, link] of Object.entries(links)) {
+    if (name === 'self' || typeof link !== 'string' || !link.includes(NEEDLE)) continue;
     try {
       for (const key of new URL(link, 'https://placeholder.invalid').searchParams.getAll(NEEDLE)) if (key !== '') keys.add(key);
     } catch {
       // Not a URL: nothing to remember.
     }
   }
+  if (ownKey !== undefined) keys.delete(ownKey);
   return [...keys];
 }
 

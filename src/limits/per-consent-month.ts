@@ -104,13 +104,13 @@ async function settleOnSend(request: FastifyRequest, reply: FastifyReply, payloa
   const type = reply.getHeader('content-type');
   if (typeof type !== 'string' || !/json/i.test(type)) return payload;
   if (Buffer.isBuffer(payload) || typeof payload === 'string') {
-    await remember(request, reservation, paginationKeysIn(Buffer.isBuffer(payload) ? payload : Buffer.from(payload)));
+    await remember(request, reservation, paginationKeysIn(Buffer.isBuffer(payload) ? payload : Buffer.from(payload), requestPaginationKey(request.url)));
     return payload;
   }
   if (isReadable(payload)) {
     // A large or unsized page streams through; its keys are remembered once it has passed.
     return tapStream(payload, (body) => {
-      if (body !== undefined) void remember(request, reservation, paginationKeysIn(body));
+      if (body !== undefined) void remember(request, reservation, paginationKeysIn(body, requestPaginationKey(request.url)));
     });
   }
   return payload;

@@ -76,6 +76,16 @@ routes:
   tt.same(atMinimum.warnings, [], 'at or above every minimum (high = 2500 by default): no warning');
 });
 
+t.test('regression: limits.highClassPerMinute under 2,500 and globalPerSecond under 300 loaded without a warning', async (tt) => {
+  const route = 'routes:\n  - path: /open-banking/accounts/v2\n    upstream: http://127.0.0.1:9001\n';
+  const low = await load(`limits: { highClassPerMinute: 100, globalPerSecond: 10 }\n${route}`);
+  tt.same(low.warnings, [
+    'limits.highClassPerMinute 100 is below the OFB minimum of 2500 for the "high" class: the OFB rules forbid limiting below the published minimums',
+    'limits.globalPerSecond 10 is below the OFB minimum capacity of 300 requests per second',
+  ]);
+  tt.same((await load(`limits: { highClassPerMinute: 2500, globalPerSecond: 300 }\n${route}`)).warnings, [], 'at the minimums: no warning');
+});
+
 t.test('perConsentMonth needs the access token (the consent comes from its scope)', async (tt) => {
   const error = await load(`routes:
   - path: /open-banking/accounts/v2

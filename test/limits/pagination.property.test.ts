@@ -20,7 +20,8 @@ t.test('finds exactly the keys of the links URLs', async (tt) => {
       const urls = Object.fromEntries(Object.entries(links).map(([name, k]) => [name, `https://api.bank.example/x?page=2&pagination-key=${encodeURIComponent(k)}`]));
       const body = Buffer.from(JSON.stringify({ data: { note: `/x?pagination-key=${encodeURIComponent(decoy)}` }, links: urls }));
       const found = paginationKeysIn(body).sort();
-      const wanted = [...new Set(Object.values(links))].sort();
+      // `self` repeats the request URL: not a key the bank handed out.
+      const wanted = [...new Set(Object.entries(links).flatMap(([name, k]) => (name === 'self' ? [] : [k])))].sort();
       return JSON.stringify(found) === JSON.stringify(wanted);
     }),
     { numRuns: RUNS },

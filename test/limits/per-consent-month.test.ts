@@ -31,7 +31,8 @@ function bank(req: IncomingMessage, res: ServerResponse): void {
     if (url.pathname.endsWith('/transactions')) {
       const current = url.searchParams.get('pagination-key') ?? 'K0';
       const next = `K${Number(current.slice(1)) + 1}`;
-      body.links = { self: `https://api.bank.example${url.pathname}`, next: `https://api.bank.example${url.pathname}?page=2&pagination-key=${next}` };
+      // As OFB answers do, `self` repeats the request URL, its pagination key included.
+      body.links = { self: `https://api.bank.example${url.pathname}${url.search}`, next: `https://api.bank.example${url.pathname}?page=2&pagination-key=${next}` };
       if (url.searchParams.get('big') === '1') body.data = { padding: 'x'.repeat(100_000) };
     }
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
@@ -96,6 +97,20 @@ t.test('non-2xx answers are not counted', async (tt) => {
   tt.equal((await g.call(path, { token: c1 })).status, 423);
   tt.equal((await g.call(`${path}?fail=1`, { token: c1 })).status, 423, 'at the limit every call is refused, whatever it would have answered');
   tt.equal(upstream.requests.length, 8);
+});
+
+t.test('regression: a bogus pagination key echoed in links.self stayed free after its first use; a repeated pagination-key was free', async (tt) => {
+  const { g, upstream, token } = await setup(tt, 3, new FakeClock(MONTH_END - 86_400_000));
+  const c1 = token('urn:bank:c1');
+  const path = `${BASE}/acc-5/transactions`;
+  const seen = await g.call(path, { token: c1 });
+  tt.equal(seen.status, 200, 'call 1 (counted) hands out K1');
+  for (let i = 2; i <= 3; i++) tt.equal((await g.call(`${path}?pagination-key=ATTACKER`, { token: c1 })).status, 200, `the invented key, call ${i}: counted`);
+  tt.equal((await g.call(`${path}?pagination-key=ATTACKER`, { token: c1 })).status, 423, 'the invented key is counted every time, never remembered from self');
+  const twice = await g.call(`${path}?pagination-key=K1&pagination-key=EVIL`, { token: c1 });
+  tt.equal(twice.status, 423, 'a seen key beside a second value: counted (an upstream may read either), so refused at the limit');
+  tt.equal((await g.call(`${path}?pagination-key=K1`, { token: c1 })).status, 200, 'the key the bank handed out is still free');
+  tt.equal(upstream.requests.length, 4, 'the refused calls never reached the upstream');
 });
 
 t.test('pagination: a follow-up with a key seen in a counted answer is free; a bogus key is counted', async (tt) => {

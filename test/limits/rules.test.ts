@@ -53,10 +53,16 @@ t.test('the catalogue endpoints of a route: whole segments, methods', async (tt)
 });
 
 t.test('pagination keys: the request query; only links.* URLs of a JSON body', async (tt) => {
+  const body = (o: unknown) => Buffer.from(JSON.stringify(o));
   tt.equal(requestPaginationKey('/a?page=2&pagination-key=K%201'), 'K 1');
   tt.equal(requestPaginationKey('/a?pagination-key='), undefined);
   tt.equal(requestPaginationKey('/a'), undefined);
-  const body = (o: unknown) => Buffer.from(JSON.stringify(o));
+  tt.equal(requestPaginationKey('/a?pagination-key=A&pagination-key=B'), undefined, 'twice: none (upstreams disagree on which wins)');
+  tt.same(
+    paginationKeysIn(body({ links: { self: 'https://b/x?pagination-key=S', next: 'https://b/x?pagination-key=OWN', last: 'https://b/x?pagination-key=L' } }), 'OWN'),
+    ['L'],
+    'self and the request’s own key are not handed out',
+  );
   tt.same(
     paginationKeysIn(body({ data: [], links: { self: 'https://b/x', next: 'https://b/x?page=2&pagination-key=N', prev: '/x?pagination-key=P' } })),
     ['N', 'P'],

@@ -71,7 +71,7 @@ async function main(argv: string[]): Promise<number> {
 
 // The gateway's modules load only for the commands that use them: `--version` and `help` answer at once.
 async function run(file: string): Promise<number> {
-  const [{ pino }, { loadConfig }, { loggerOptions }, { workerCount }, { default: cluster }] = await Promise.all([
+  const [{ pino }, { loadConfig }, { loggerOptions }, { workerCount, workerSlot }, { default: cluster }] = await Promise.all([
     import('pino'),
     import('./config/load.js'),
     import('./edge/request-log.js'),
@@ -93,7 +93,7 @@ async function run(file: string): Promise<number> {
   }
   // A worker's admin port is the primary's: /readyz and /metrics cover every worker.
   const { startGateway } = await import('./server.js');
-  const gateway = await startGateway(config, { logger, adminListener: !isWorker });
+  const gateway = await startGateway(config, { logger, adminListener: !isWorker, workerSlot: isWorker ? workerSlot() : undefined });
   if (isWorker) {
     const { serveWorker } = await import('./cluster.js');
     serveWorker({ registry: gateway.metrics.registry, readiness: () => gateway.readiness.body() }, { port: gateway.port, ingressPort: gateway.ingressPort });

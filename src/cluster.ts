@@ -20,6 +20,15 @@ import type { Logger } from 'pino';
 import type { Config } from './config/load.js';
 import type { DependencyState, ReadinessBody } from './readiness.js';
 
+/** The environment variable that tells a worker its slot (1..n). */
+export const WORKER_SLOT_ENV = 'GUARITA_WORKER_SLOT';
+
+/** This worker's slot, or undefined outside a cluster worker. */
+export function workerSlot(): string | undefined {
+  const slot = cluster.isWorker ? process.env[WORKER_SLOT_ENV] : undefined;
+  return slot !== undefined && /^[1-9]\d?$/.test(slot) ? slot : undefined;
+}
+
 /** The number of worker processes `server.workers` asks for (`auto`: one per core). */
 export function workerCount(setting: number | 'auto'): number {
   return setting === 'auto' ? availableParallelism() : setting;
@@ -73,8 +82,12 @@ export async function runPrimary(config: Config, logger: Logger, count: number, 
   const crashes: number[] = [];
   const pending = new Map<number, (body: ReadinessBody) => void>();
 
-  const fork = (): Worker => {
-    const worker = cluster.fork();
+  // Each worker has a stable slot (1..n), kept by its replacement: its PCM spool is `<spoolDir>/worker-<slot>`,
+  // so a replaced worker sends what the dead one had spooled.
+  const slots = new Map<number, number>();
+  const fork = (slot: number): Worker => {
+    const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) });
+    slots.set(worker.id, slot);
     worker.on('message', (message: WorkerMessage) => {
       if (message?.guarita === 'readiness') pending.get(message.id)?.(message.body);
     });
@@ -102,7 +115,7 @@ export async function runPrimary(config: Config, logger: Logger, count: number, 
         void stop('workers crashing', 1);
         return;
       }
-      fork();
+      fork(slots.get(worker.id) ?? 1);
     });
   });
 
@@ -132,7 +145,7 @@ export async function runPrimary(config: Config, logger: Logger, count: number, 
   const admin = config.admin === undefined ? undefined : buildPrimaryAdmin(readiness, aggregator);
   if (admin !== undefined && config.admin !== undefined) await admin.listen({ port: config.admin.port, host: config.admin.host });
 
-  for (let i = 0; i < count; i++) fork();
+  for (let slot = 1; slot <= count; slot++) fork(slot);
   const ports = await listening.catch(async (err: unknown) => {
     stopping = true;
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');

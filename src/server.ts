@@ -1,6 +1,7 @@
 /** Start and stop the gateway: the mTLS listener, the admin listener, TLS file watching, readiness. */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   readonly reloadDebounceMs?: number;
   /** Serve the admin port (default true); a cluster worker leaves it to the primary (src/cluster.ts). */
   readonly adminListener?: boolean;
+  /** A cluster worker's slot: its PCM spool is `<pcm.spoolDir>/worker-<slot>` (one spool per process). */
+  readonly workerSlot?: string | undefined;
   /** The traffic limits' clock (SPEC §10), ms since the epoch; tests inject one. */
   readonly now?: () => number;
 }
@@ -64,7 +67,9 @@ export async function startGateway(config: Config, options: GatewayOptions = {})
   exposeServiceMetrics(metrics, services);
   // SPEC §11: PCM reports, spooled and sent in the background; an unwritable spool does not stop
   // the gateway (logged, counted, /readyz `pcm` down).
-  const pcmConfig = pcmSettings(config);
+  const pcmShared = pcmSettings(config);
+  const pcmConfig =
+    pcmShared === undefined || options.workerSlot === undefined ? pcmShared : { ...pcmShared, spoolDir: join(pcmShared.spoolDir, `worker-${options.workerSlot}`) };
   const pcm = pcmConfig === undefined ? undefined : new PcmReporter(pcmConfig, { log });
   if (pcm !== undefined) {
     await pcm.start();

@@ -78,7 +78,7 @@ export const perConsentMonthLimitCheck: CheckDefinition = {
         deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'perConsentMonth' });
         throw new MonthlyLimitError(
           retryAfterSeconds(window),
-          `the monthly limit of ${target.limit} calls to ${target.endpoint} for this consent and resource has been reached`,
+          `the monthly limit of ${target.limit} calls to ${target.endpoint} for this consent and resource has been reached (calls still being answered count until they end)`,
         );
       }
       reservations.set(request, { runtime, counter, pages, settled: false });

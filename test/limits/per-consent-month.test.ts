@@ -78,7 +78,7 @@ t.test('the limit hit exactly → 423 + Retry-After to the next month; the new m
   tt.same(locked.json().errors[0], {
     code: 'LOCKED',
     title: 'Limite mensal de chamadas excedido',
-    detail: 'the monthly limit of 3 calls to /open-banking/accounts/v2/accounts/{accountId}/balances for this consent and resource has been reached',
+    detail: 'the monthly limit of 3 calls to /open-banking/accounts/v2/accounts/{accountId}/balances for this consent and resource has been reached (calls still being answered count until they end)',
   });
   tt.equal(upstream.requests.length, 3, 'the refused call never reached the upstream');
   tt.equal((await g.call(`${BASE}/acc-2/balances`, { token: c1 })).status, 200, 'another resource: its own count');

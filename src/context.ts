@@ -2,6 +2,7 @@
  * What the pipeline learns about one request, kept on `request.ofb` (one stable shape per request,
  * fastify `decorateRequest` style). Checks fill it in; the forwarder turns it into upstream headers.
  */
+import { performance } from 'node:perf_hooks';
 import type { ClientIdentity } from './tls/identity.js';
 import type { Route } from './config/load.js';
 import type { TokenInfo } from './clients/introspection.js';
@@ -36,6 +37,9 @@ export class OfbContext {
   errorCode: string | undefined = undefined;
   /** The public `detail` of the gateway's refusal, as sent to the client (logs). */
   errorDetail: string | undefined = undefined;
+  /** Date.now() and performance.now() when the request's headers were read (PCM `timestamp`, `processTimespan`). */
+  readonly arrivedAt = Date.now();
+  readonly startedAt = performance.now();
   /** performance.now() when the request was handed to the upstream. */
   forwardedAt = 0;
   /** Milliseconds until the upstream's response headers arrived. */

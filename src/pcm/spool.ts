@@ -272,18 +272,25 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A segment's size; 0 when it is gone. Any other failure throws (see openForRead). */
 async function sizeOf(file: string): Promise<number> {
   try {
     return (await stat(file)).size;
-  } catch {
-    return 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
   }
 }
 
+/**
+ * A segment to read, or undefined when it is gone (deleted once sent). Any other failure throws, so
+ * the sender reports the spool down (regression: an unreadable spool stopped delivery silently).
+ */
 async function openForRead(file: string): Promise<FileHandle | undefined> {
   try {
     return await open(file, 'r');
-  } catch {
-    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

@@ -2,7 +2,8 @@
 // ones come back (at least once), segments rotate and are deleted once read, the backlog and the
 // age of its oldest report survive a restart.
 import t from 'tap';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeRecord } from '../../src/pcm/segment-format.js';
 import { Spool } from '../../src/pcm/spool.js';
 import { removeTempDir, tempDir } from '../helpers/gateway.js';
@@ -65,4 +66,17 @@ t.test('one process per spool: a live owner refuses it, a dead one is taken over
   tt.equal(readFileSync(`${dir}/owner.pid`, 'utf8'), String(process.pid), 'taken over');
   await spool.close();
   tt.notOk(existsSync(`${dir}/owner.pid`), 'released on close');
+});
+
+t.test('regression: a segment that cannot be opened for reading made readBatch return nothing (delivery stopped silently); it now throws', async (tt) => {
+  const dir = tempDir('guarita-spool-');
+  tt.teardown(() => removeTempDir(dir));
+  const spool = await Spool.open(dir, { segmentBytes: 300 });
+  for (let i = 0; i < 20; i++) await spool.append([line(i)], 1000 + i);
+  // A segment replaced by a symbolic link to itself: open() fails with ELOOP, even as root (EACCES would not).
+  const [first] = readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+  rmSync(join(dir, first as string));
+  symlinkSync(first as string, join(dir, first as string));
+  await tt.rejects(spool.readBatch(8), { code: 'ELOOP' }, 'the sender sees the failure and reports the spool down');
+  await spool.close();
 });

@@ -94,7 +94,7 @@ function urls(config: RawConfig): readonly ConfigProblem[] {
 function redisUrl(config: RawConfig): readonly ConfigProblem[] {
   const replay = config.replay;
   const modes = (['url', 'sentinels', 'cluster'] as const).filter((k) => replay[k] !== undefined);
-  const sentinelOnly = (['sentinelName', 'sentinelPassword', 'username', 'password', 'tls'] as const).filter((k) => replay[k] !== undefined);
+  const sentinelOnly = (['sentinelName', 'sentinelUsername', 'sentinelPassword', 'username', 'password', 'tls'] as const).filter((k) => replay[k] !== undefined);
   if (replay.store !== 'redis') return [];
   if (modes.length === 0) return [{ path: ['replay'], message: 'store: redis needs exactly one of `url`, `sentinels` (with `sentinelName`) or `cluster`' }];
   if (modes.length > 1) {

@@ -18,6 +18,7 @@ export function createReplayStore(config: ReplayConfig, onError?: (err: Error) =
     url: config.url,
     sentinels: config.sentinels,
     sentinelName: config.sentinelName,
+    sentinelUsername: config.sentinelUsername,
     sentinelPassword: config.sentinelPassword,
     username: config.username,
     password: config.password,

@@ -54,7 +54,8 @@ export interface RedisStoreOptions {
   readonly sentinels?: readonly SentinelAddress[] | undefined;
   /** Master group name the sentinels monitor. */
   readonly sentinelName?: string | undefined;
-  /** Password of the sentinel processes. */
+  /** ACL user and password on the sentinel processes. */
+  readonly sentinelUsername?: string | undefined;
   readonly sentinelPassword?: string | undefined;
   /** ACL user / password / TLS on the Sentinel-managed master (a URL carries its own). */
   readonly username?: string | undefined;
@@ -108,6 +109,7 @@ function createClient(options: RedisStoreOptions): Client {
       sentinels: options.sentinels.map((s) => ({ host: s.host, port: s.port })),
       name: options.sentinelName,
       role: 'master',
+      ...(options.sentinelUsername !== undefined ? { sentinelUsername: options.sentinelUsername } : {}),
       ...(options.sentinelPassword !== undefined ? { sentinelPassword: options.sentinelPassword } : {}),
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),

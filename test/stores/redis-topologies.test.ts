@@ -125,6 +125,52 @@ t.test('a cluster that cannot be reached: every command refused with 503 within 
   tt.ok(errors.length <= 1, `the outage logged once, not per retry (${errors.length})`);
 });
 
+// The ACL users docs/operations.md documents ("Redis, with a password and TLS") are enough, and no more
+// than the key prefix is reachable.
+const DATA_ACL = ['on', '>pw', 'resetkeys', '~acl:*', 'resetchannels', '-@all', '+set', '+get', '+del', '+ping', '+info', '+evalsha', '+eval', '+incr', '+decr', '+pexpire'];
+
+async function aclContract(tt: Asserts, store: ReplayStore, outside: ReplayStore): Promise<void> {
+  tt.ok(await store.setIfAbsent('jti:1', 'x', 60_000), 'SET NX allowed');
+  tt.notOk(await store.setIfAbsent('jti:1', 'x', 60_000), 'the replay refused');
+  await store.set('idem', 'v', 60_000);
+  tt.equal(await store.get('idem'), 'v', 'GET');
+  await store.delete('idem');
+  await store.ping();
+  tt.equal(await store.increment('c', 60_000), 1, 'the increment script (EVALSHA → INCR, PEXPIRE)');
+  tt.ok(await store.reserve('r', 1, 60_000), 'the reserve script');
+  await store.release('r');
+  tt.ok(await store.reserve('r', 1, 60_000), 'the release script (DECR)');
+  const refused = await outside.setIfAbsent('jti:1', 'x', 60_000).then(() => undefined, (err: unknown) => err);
+  tt.ok(refused instanceof ServiceUnavailableError, 'a key outside the prefix: NOPERM → 503');
+}
+
+t.test('the documented ACL users suffice: Redis Cluster and Redis Sentinel', { skip, timeout: 60_000 }, async (tt) => {
+  const cluster = await startCluster(tt);
+  for (const p of cluster.ports) await redisCli(p, 'ACL', 'SETUSER', 'guarita', ...DATA_ACL, '+cluster|slots', '+cluster|info');
+  const urls = cluster.urls.map((u) => u.replace('//', '//guarita:pw@'));
+  const inCluster = (keyPrefix: string) => createReplayStore({ store: 'redis', maxEntries: 1, maxBytes: 1 << 20, keyPrefix, timeoutMs: 1000, cluster: urls }, () => undefined);
+  const [c, cOut] = [inCluster('acl:'), inCluster('other:')];
+  tt.teardown(() => Promise.all([c.close(), cOut.close()]));
+  await aclContract(tt, c, cOut);
+
+  const sentinel = await startSentinel(tt);
+  for (const p of [sentinel.masterPort, sentinel.replicaPort]) await redisCli(p, 'ACL', 'SETUSER', 'guarita', ...DATA_ACL);
+  const sp = sentinel.sentinels[0]?.port ?? 0;
+  await redisCli(sp, 'ACL', 'SETUSER', 'guarita-sentinel', 'on', '>spw', '-@all', '+auth', '+ping', '+sentinel|get-master-addr-by-name', '+sentinel|sentinels', '+sentinel|slaves');
+  await redisCli(sp, 'ACL', 'SETUSER', 'default', 'off');
+  const viaSentinel = (keyPrefix: string) =>
+    createReplayStore(
+      {
+        store: 'redis', maxEntries: 1, maxBytes: 1 << 20, keyPrefix, timeoutMs: 1000, sentinels: [...sentinel.sentinels], sentinelName: sentinel.name,
+        sentinelUsername: 'guarita-sentinel', sentinelPassword: 'spw', username: 'guarita', password: 'pw',
+      },
+      () => undefined,
+    );
+  const [s, sOut] = [viaSentinel('acl:'), viaSentinel('other:')];
+  tt.teardown(() => Promise.all([s.close(), sOut.close()]));
+  await aclContract(tt, s, sOut);
+});
+
 /** The ConfigError of a configuration with this `replay` section (the certificate files exist). */
 async function errorOf(replay: string): Promise<ConfigError> {
   const { dir } = await testPki();

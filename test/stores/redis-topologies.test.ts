@@ -10,6 +10,9 @@ import { createReplayStore } from '../../src/stores/index.js';
 import type { ReplayStore } from '../../src/stores/types.js';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { serverBlock, testPki } from '../helpers/gateway.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { startJwsGateway, CONSENTS, PAYMENTS } from '../helpers/jws-gateway.js';
+import { requestClaims, signJws } from '../helpers/jws.js';
 import { redisCli, skipWithoutRedis, startCluster, startSentinel } from '../helpers/redis.js';
 
 const skip = skipWithoutRedis(t);
@@ -123,6 +126,27 @@ t.test('a cluster that cannot be reached: every command refused with 503 within 
   }
   await sleep(300);
   tt.ok(errors.length <= 1, `the outage logged once, not per retry (${errors.length})`);
+});
+
+t.test('gateway end to end on replay.cluster: a jti replayed to another replica is refused; idempotency shared', { skip, timeout: 60_000 }, async (tt) => {
+  const cluster = await startCluster(tt);
+  const upstream = await startUpstream(tt, (_req, res) => {
+    res.writeHead(201, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ data: { n: upstream.requests.length } }));
+  });
+  const replay = `  store: redis\n  cluster: [${cluster.urls.join(', ')}]\n  keyPrefix: 'e2e:'\n  timeoutMs: 1000\n`;
+  const a = await startJwsGateway(tt, upstream.url, { replay });
+  const b = await startJwsGateway(tt, upstream.url, { replay });
+  const claims = requestClaims(a.org1, CONSENTS);
+  tt.equal((await a.post(CONSENTS, await signJws(a.org1, claims))).status, 201, 'replica A: accepted');
+  const again = await b.post(CONSENTS, await signJws(b.org1, claims));
+  tt.equal(again.status, 403, 'the same jti on replica B: refused');
+  tt.equal(again.json().errors[0]?.code, 'INVALID_CLIENT');
+  const data = { payment: { amount: '1.00' } };
+  const idem = { headers: { 'x-idempotency-key': 'cluster-key' } };
+  tt.equal((await a.post(PAYMENTS, await signJws(a.org1, requestClaims(a.org1, PAYMENTS, { data })), idem)).status, 201);
+  tt.equal((await b.post(PAYMENTS, await signJws(b.org1, requestClaims(b.org1, PAYMENTS, { data })), idem)).status, 201, 'the retry on B');
+  tt.equal(upstream.requests.length, 2, 'the retry was answered from the cluster, not forwarded');
 });
 
 // The ACL users docs/operations.md documents ("Redis, with a password and TLS") are enough, and no more

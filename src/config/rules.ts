@@ -86,8 +86,43 @@ function urls(config: RawConfig): readonly ConfigProblem[] {
   return problems;
 }
 
+/**
+ * `store: redis` names its Redis in exactly one way: `url` (one Redis), `sentinels` + `sentinelName`
+ * (Sentinel), or `cluster` (seed nodes). The Sentinel-only keys are refused elsewhere (a URL carries
+ * its own credentials and TLS), and the cluster URLs must agree (one set of client options for every node).
+ */
 function redisUrl(config: RawConfig): readonly ConfigProblem[] {
-  return config.replay.store === 'redis' && config.replay.url === undefined ? [{ path: ['replay'], message: 'store: redis needs `url`' }] : [];
+  const replay = config.replay;
+  const modes = (['url', 'sentinels', 'cluster'] as const).filter((k) => replay[k] !== undefined);
+  const sentinelOnly = (['sentinelName', 'sentinelUsername', 'sentinelPassword', 'username', 'password', 'tls'] as const).filter((k) => replay[k] !== undefined);
+  if (replay.store !== 'redis') return [];
+  if (modes.length === 0) return [{ path: ['replay'], message: 'store: redis needs exactly one of `url`, `sentinels` (with `sentinelName`) or `cluster`' }];
+  if (modes.length > 1) {
+    return [{ path: ['replay', modes[1] as string], message: `\`${modes.join('` and `')}\` are exclusive: store: redis takes exactly one of \`url\`, \`sentinels\`, \`cluster\`` }];
+  }
+  const problems: ConfigProblem[] = [];
+  if (replay.sentinels !== undefined) {
+    if (replay.sentinelName === undefined) problems.push({ path: ['replay', 'sentinelName'], message: '`sentinels` needs `sentinelName` (the master group name the sentinels monitor)' });
+  } else {
+    for (const key of sentinelOnly) {
+      problems.push({ path: ['replay', key], message: `only used with \`sentinels\` (a \`${modes[0]}\` URL carries its own credentials and TLS scheme)` });
+    }
+  }
+  if (replay.cluster !== undefined) {
+    const parsed = replay.cluster.map((u) => (URL.canParse(u) ? new URL(u) : undefined));
+    parsed.forEach((u, i) => {
+      if (u === undefined) problems.push({ path: ['replay', 'cluster', i], message: `${replay.cluster?.[i] ?? ''} is not a URL` });
+      else if (u.hostname === '') problems.push({ path: ['replay', 'cluster', i], message: 'names no host' });
+    });
+    const first = parsed[0];
+    parsed.forEach((u, i) => {
+      if (i === 0 || u === undefined || first === undefined) return;
+      if (u.protocol !== first.protocol || u.username !== first.username || u.password !== first.password) {
+        problems.push({ path: ['replay', 'cluster', i], message: 'every cluster URL must have the same scheme and credentials as the first (one set of client options for every node)' });
+      }
+    });
+  }
+  return problems;
 }
 
 /**

@@ -299,7 +299,31 @@ export const ReplaySchema = Closed(
     }),
     maxEntries: Type.Integer({ minimum: 1, default: 1000000, description: 'Bound of the in-memory store.' }),
     maxBytes: Type.Integer({ minimum: 1048576, default: 536870912, description: 'Bound of the in-memory store in bytes (jtis and stored idempotent responses).' }),
-    url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL (store: redis).' })),
+    url: Type.Optional(
+      Type.String({ pattern: '^rediss?://', description: 'Redis URL of a single Redis (store: redis); `rediss://` for TLS. Exactly one of `url`, `sentinels`, `cluster`.' }),
+    ),
+    sentinels: Type.Optional(
+      Type.Array(
+        Closed(
+          { host: Text('Sentinel host.'), port: Type.Integer({ minimum: 1, maximum: 65535, description: 'Sentinel port (usually 26379).' }) },
+          'One Redis Sentinel.',
+        ),
+        { minItems: 1, description: 'Redis Sentinels that name the current master (store: redis, with `sentinelName`); the client follows a failover.' },
+      ),
+    ),
+    sentinelName: Type.Optional(Text('Master group name the sentinels monitor (`sentinel monitor <name> ...`); with `sentinels`.')),
+    sentinelUsername: Type.Optional(Text('ACL user on the sentinels themselves (else their `default` user); with `sentinels`.')),
+    sentinelPassword: Type.Optional(Text('Password on the sentinels themselves (their `requirepass`, or the password of `sentinelUsername`); with `sentinels`.')),
+    username: Type.Optional(Text('ACL user on the Redis master; with `sentinels` (a `url` or `cluster` URL carries its own).')),
+    password: Type.Optional(Text('Password on the Redis master; with `sentinels` (a `url` or `cluster` URL carries its own).')),
+    tls: Type.Optional(Type.Boolean({ description: 'TLS to the sentinels and the master; with `sentinels` (a `url` or `cluster` URL says it with `rediss://`).' })),
+    cluster: Type.Optional(
+      Type.Array(Type.String({ pattern: '^rediss?://' }), {
+        minItems: 1,
+        description:
+          'Seed nodes of a Redis Cluster (store: redis), e.g. `redis://user:pass@redis-0:6379`; the client discovers the others. Every URL has the same scheme and credentials; `rediss://` for TLS.',
+      }),
+    ),
     keyPrefix: Type.String({ default: 'guarita:', description: 'Prefix of every Redis key.' }),
     timeoutMs: Type.Integer({ minimum: 1, default: 1000, description: 'Redis command timeout; past it the request is refused with 503.' }),
   },

@@ -3,8 +3,12 @@
  * is still refused. A jti is recorded with one atomic `SET key value NX PX ttl`. Every command is
  * bounded by `timeoutMs` (also while reconnecting); past it, or on any Redis error, the request is
  * refused with 503 (fail closed).
+ *
+ * One Redis (`url`), a Sentinel-managed master (`sentinels`), or a Redis Cluster (`cluster`). Every
+ * command and script touches exactly one key, so each runs on the one node owning that key's slot:
+ * the key names are the same in the three topologies (no hash tags needed).
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ServiceUnavailableError } from '../errors.js';
 import type { ReplayStore } from './types.js';
 import { redactUrl } from '../readiness.js';
@@ -37,49 +41,147 @@ interface CounterCommands {
   limitRelease(key: string): Promise<number>;
 }
 
+/** One Redis Sentinel. */
+export interface SentinelAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL. */
-  readonly url: string;
+  /** `redis://` or `rediss://` URL of a single Redis. Exactly one of `url`, `sentinels`, `cluster`. */
+  readonly url?: string | undefined;
+  /** Sentinels naming the master `sentinelName`. */
+  readonly sentinels?: readonly SentinelAddress[] | undefined;
+  /** Master group name the sentinels monitor. */
+  readonly sentinelName?: string | undefined;
+  /** ACL user and password on the sentinel processes. */
+  readonly sentinelUsername?: string | undefined;
+  readonly sentinelPassword?: string | undefined;
+  /** ACL user / password / TLS on the Sentinel-managed master (a URL carries its own). */
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly tls?: boolean | undefined;
+  /** Seed node URLs of a Redis Cluster (same scheme and credentials; the first one's are used). */
+  readonly cluster?: readonly string[] | undefined;
   /** Prefix of every key (several gateways can share one Redis). */
   readonly keyPrefix: string;
   /** Command timeout in ms. */
   readonly timeoutMs: number;
   /**
-   * Called once when the connection is lost (or cannot be made), with the error naming the URL
+   * Called once when the connection is lost (or cannot be made), with the error naming the Redis
    * (logged by the caller); not again for each reconnection attempt until the connection is back.
    * Commands fail on their own.
    */
   readonly onError?: (err: Error) => void;
 }
 
-/** Build a Redis store; it connects in the background (commands issued meanwhile wait up to timeoutMs). */
-export function createRedisStore(options: RedisStoreOptions): ReplayStore {
-  const redis = new Redis(options.url, {
-    keyPrefix: options.keyPrefix,
-    commandTimeout: options.timeoutMs,
-    connectTimeout: Math.max(options.timeoutMs, 1000),
+/** The Redis the options name, without credentials (for logs and /readyz). */
+export function describeRedis(options: Pick<RedisStoreOptions, 'url' | 'sentinels' | 'sentinelName' | 'cluster'>): string {
+  if (options.sentinels !== undefined) {
+    return `sentinel master ${options.sentinelName ?? '?'} via ${options.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  }
+  if (options.cluster !== undefined) return `cluster ${options.cluster.map((u) => redactUrl(u)).join(',')}`;
+  return redactUrl(options.url ?? '');
+}
+
+type Client = Redis | Cluster;
+
+function connectionOptions(timeoutMs: number): RedisOptions {
+  return {
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1000),
     // Queued commands still time out after timeoutMs (ioredis starts the timer when queueing).
     enableOfflineQueue: true,
     maxRetriesPerRequest: 1,
-  });
+  };
+}
+
+function createClient(options: RedisStoreOptions): Client {
+  const base = connectionOptions(options.timeoutMs);
+  const modes = [options.url, options.sentinels, options.cluster].filter((m) => m !== undefined).length;
+  if (modes !== 1) throw new TypeError('a Redis store needs exactly one of url, sentinels, cluster');
+  if (options.sentinels !== undefined) {
+    if (options.sentinelName === undefined) throw new TypeError('a Redis store with sentinels needs sentinelName');
+    const tls = options.tls === true ? {} : undefined;
+    return new Redis({
+      ...base,
+      keyPrefix: options.keyPrefix,
+      sentinels: options.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      name: options.sentinelName,
+      role: 'master',
+      ...(options.sentinelUsername !== undefined ? { sentinelUsername: options.sentinelUsername } : {}),
+      ...(options.sentinelPassword !== undefined ? { sentinelPassword: options.sentinelPassword } : {}),
+      ...(options.username !== undefined ? { username: options.username } : {}),
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(tls !== undefined ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+      // Asking the sentinels again after a lost connection: capped, never given up.
+      sentinelRetryStrategy: (times: number) => Math.min(times * 50, 1000),
+    });
+  }
+  if (options.cluster !== undefined) {
+    const urls = options.cluster.map((u) => new URL(u));
+    const first = urls[0];
+    if (first === undefined) throw new TypeError('a Redis cluster needs at least one seed node');
+    const auth: RedisOptions = {
+      ...(first.username !== '' ? { username: decodeURIComponent(first.username) } : {}),
+      ...(first.password !== '' ? { password: decodeURIComponent(first.password) } : {}),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+    };
+    return new Cluster(
+      urls.map((u) => ({ host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port === '' ? 6379 : Number(u.port) })),
+      {
+        keyPrefix: options.keyPrefix,
+        enableOfflineQueue: true,
+        redisOptions: { ...base, ...auth },
+        slotsRefreshTimeout: Math.max(options.timeoutMs, 1000),
+        // A cluster that cannot be reached: keep trying (commands fail on their own timeout).
+        clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
+        retryDelayOnClusterDown: 100,
+        retryDelayOnFailover: 100,
+        retryDelayOnTryAgain: 100,
+      },
+    );
+  }
+  return new Redis(options.url ?? '', { ...base, keyPrefix: options.keyPrefix });
+}
+
+/** Build a Redis store; it connects in the background (commands issued meanwhile wait up to timeoutMs). */
+export function createRedisStore(options: RedisStoreOptions): ReplayStore {
+  const redis = createClient(options);
+  const target = describeRedis(options);
   // ioredis sends EVALSHA and falls back to EVAL once; keyPrefix applies to the scripts' KEYS too.
+  // Each script has one key, so in a cluster it runs on the node owning that key's slot.
   for (const [name, lua] of Object.entries(COUNTER_SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 1, lua });
   const counters = redis as unknown as CounterCommands;
   // ioredis emits 'error' on every failed reconnection attempt (several a second): report the
   // outage once, then again only after the connection has come back (SPEC §7: once per change).
+  // A cluster reports a node's errors as 'node error'.
   let connected = true;
-  redis.on('error', (err: Error) => {
+  const lost = (err: Error) => {
     if (!connected) return;
     connected = false;
-    options.onError?.(new Error(`redis ${redactUrl(options.url)} connection failed: ${err.message}`, { cause: err }));
-  });
+    options.onError?.(new Error(`redis ${target} connection failed: ${err.message}`, { cause: err }));
+  };
+  redis.on('error', lost);
+  if (redis instanceof Cluster) redis.on('node error', lost);
   redis.on('ready', () => {
     connected = true;
   });
 
+  // A cluster queues commands while it (re)discovers its slots with no per-command timer of its
+  // own: every command is also bounded here, so that no topology holds a request past timeoutMs.
+  const bounded = <T>(what: string, command: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${options.timeoutMs} ms`)), options.timeoutMs + 20);
+      timer.unref();
+    });
+    command.catch(() => undefined);
+    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
+  };
   const guarded = async <T>(what: string, command: () => Promise<T>): Promise<T> => {
     try {
-      return await command();
+      return await bounded(what, command());
     } catch (err) {
       throw new ServiceUnavailableError({ cause: new Error(`replay store (redis) ${what} failed`, { cause: err }) });
     }

@@ -16,6 +16,7 @@ import { watchFiles } from './tls/watch.js';
 import { ingressSource, revocationGuard, socketSource, type CertificateSource } from './tls/certificate-source.js';
 import { createCrlFetcher, type CrlFetcher } from './tls/crl-fetcher.js';
 import { createServices, type Services } from './services.js';
+import { describeRedis } from './stores/index.js';
 import { ssaJwksUriOf } from './clients/directory-jwks.js';
 import { ConnectionTracker } from './edge/connections.js';
 import { PcmReporter } from './pcm/reporter.js';
@@ -217,7 +218,7 @@ function addDependencyProbes(readiness: Readiness, config: Config, services: Ser
     });
   }
   if (replayStore !== undefined) {
-    const target = replayStore.kind === 'redis' && config.replay.url !== undefined ? redactUrl(config.replay.url) : `${replayStore.kind} store`;
+    const target = replayStore.kind === 'redis' ? describeRedis(config.replay) : `${replayStore.kind} store`;
     readiness.dependency('replayStore', target, async () => {
       await replayStore.ping();
       return 'answered PING';

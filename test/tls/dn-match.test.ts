@@ -144,8 +144,9 @@ t.test('strings that do not parse: DnSyntaxError naming the rule; never a match,
     ['CN=a+CN=A', /repeats the same attribute value/],
   ];
   for (const [dn, message] of bad) {
-    t.throws(() => parseDistinguishedName(dn), DnSyntaxError, dn);
-    t.throws(() => parseDistinguishedName(dn), { message }, dn);
+    // Names as JSON: a raw control character in the TAP output made CI's log a binary file to grep.
+    t.throws(() => parseDistinguishedName(dn), DnSyntaxError, JSON.stringify(dn));
+    t.throws(() => parseDistinguishedName(dn), { message }, JSON.stringify(dn));
     t.equal(match(dn, dn), false, `no match: ${JSON.stringify(dn)}`);
     t.equal(match('CN=a', dn), false);
     t.match(dnMismatch(dn, 'CN=a'), { reason: 'syntax', side: 0 });

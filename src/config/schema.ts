@@ -369,7 +369,7 @@ export const PcmSchema = Closed(
       minimum: 10,
       maximum: 5000,
       default: 200,
-      description: 'How often recorded reports are written to the spool and fsynced; a crash loses at most this window.',
+      description: 'How often the spool is fsynced (recorded reports are written to it at once, so a process crash loses none); a machine crash loses at most this window.',
     }),
     maxQueueBytes: Type.Integer({
       minimum: 65536,

@@ -5,8 +5,10 @@
  * record()  — synchronous: the report line goes to an in-memory queue bounded by `maxQueueBytes`
  *             (past it: dropped and counted; PCM is off the request's path, so a full queue never
  *             refuses a request).
- * every `syncIntervalMs` — the queue is appended to the spool and fdatasync'ed (spool.ts); a spool
- *             that cannot be written is logged once, counted, shown on /readyz, and retried.
+ * at once   — the queue is appended to the spool (coalesced: one write in flight, what arrives
+ *             meanwhile goes in the next), so a process crash or kill -9 loses no report taken;
+ * every `syncIntervalMs` — the spool is fdatasync'ed (a machine crash loses at most that interval);
+ *             a spool that cannot be written is logged once, counted, shown on /readyz, and retried.
  * sending   — at least every `flushSeconds`, and at once when a full batch of 5,000 waits: batches
  *             of at most 5,000 from the spool's cursor; 200/207 commit the batch (207's DISCARDED
  *             items are logged and counted, never resent); anything else keeps it and retries with
@@ -151,6 +153,7 @@ class Channel {
   #writing: Promise<void> | undefined;
   #sending: Promise<void> | undefined;
   #spoolError: string | undefined;
+  #writeScheduled = false;
   #lastOpenAttempt = 0;
   #sendError: string | undefined;
   #backoffMs = 0;
@@ -189,10 +192,21 @@ class Channel {
     r.queuedBytes += line.length;
     this.#queue.push(line);
     this.#queueOldest ??= arrivedAt;
+    // Into the spool at once (after this turn of the event loop, coalesced with whatever else came
+    // in it), not at the next tick: a kill -9 must find the report in the file (regression: the
+    // reports of the last ≤ 200 ms were lost). A failing spool is retried by the tick only.
+    if (!this.#writeScheduled && this.#spoolError === undefined) {
+      this.#writeScheduled = true;
+      setImmediate(() => {
+        this.#writeScheduled = false;
+        void this.#write();
+      });
+    }
   }
 
   async tick(): Promise<void> {
     await this.#write();
+    await this.#sync();
     const spool = this.#spool;
     if (spool === undefined || this.#sending !== undefined || spool.count === 0) return;
     const now = this.#reporter.now();
@@ -204,8 +218,18 @@ class Channel {
   /** Everything queued to the spool, then send until the spool is empty, a send fails or `signal` fires. */
   async drain(signal?: AbortSignal): Promise<void> {
     await this.#write();
+    await this.#sync();
     await this.#sending;
     if (signal?.aborted !== true) await this.#send(signal);
+  }
+
+  /** fdatasync the spool (every `syncIntervalMs`): a machine crash then loses nothing written. */
+  async #sync(): Promise<void> {
+    try {
+      await this.#spool?.sync();
+    } catch (err) {
+      this.#spoolFailed(err);
+    }
   }
 
   #write(): Promise<void> {

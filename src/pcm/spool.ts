@@ -2,8 +2,10 @@
  * The durable report queue of one PCM endpoint (SPEC §11: "a report is on disk in spoolDir before it
  * counts as taken"): append-only segment files plus a cursor file.
  *
- * - Appends go to the active segment `<seq>.seg` and are fdatasync'ed before they count; a failed or
- *   short write makes the next append open a new segment, so a torn line is never glued to the next.
+ * - Appends go to the active segment `<seq>.seg` at once (in the page cache: a process crash or
+ *   kill -9 loses none of them) and are fdatasync'ed by `sync()` on an interval (a machine crash
+ *   loses at most that interval); a failed or short write makes the next append open a new segment,
+ *   so a torn line is never glued to the next.
  * - The sender reads a batch from the cursor and, once the PCM has it, commits: the cursor file is
  *   replaced atomically (write, fsync, rename, fsync the directory) and segments wholly before it are
  *   deleted. A crash between the PCM's answer and the commit resends that one batch (at least once).
@@ -59,6 +61,8 @@ export class Spool {
   #active: FileHandle | undefined;
   #activeSeq = 0;
   #activeSize = 0;
+  /** Whether the active segment holds appends not yet fdatasync'ed. */
+  #unsynced = false;
   /** Valid records after the cursor. */
   #count = 0;
   /** Arrival (ms) of the first record after the cursor, when there is one. */
@@ -122,7 +126,7 @@ export class Spool {
   }
 
   /**
-   * Append whole record lines and fdatasync them; resolved means durable. On any failure none of
+   * Append whole record lines (written, not yet fdatasync'ed: see `sync`). On any failure none of
    * them count (the caller keeps them all and retries: a line that did land is then sent twice —
    * at least once), and the next append starts a new segment.
    */
@@ -140,7 +144,8 @@ export class Spool {
         if (bytesWritten === 0) throw Object.assign(new Error('short write to the spool'), { code: 'EIO' });
         written += bytesWritten;
       }
-      await handle.datasync();
+      // A segment is fdatasync'ed before it is closed: `sync` only reaches the active one.
+      if (this.#activeSize + buf.length >= this.#segmentBytes) await handle.datasync();
     } catch (err) {
       // This segment may now end in a torn line: never append to it again.
       this.#active = undefined;
@@ -150,9 +155,23 @@ export class Spool {
     if (this.#count === 0) this.#head = firstArrival;
     this.#count += lines.length;
     this.#activeSize += buf.length;
-    if (this.#activeSize >= this.#segmentBytes) {
+    this.#unsynced = this.#activeSize < this.#segmentBytes;
+    if (!this.#unsynced) {
       this.#active = undefined;
       await handle.close();
+    }
+  }
+
+  /** fdatasync what was appended since the last call (a machine crash then loses none of it). */
+  async sync(): Promise<void> {
+    const handle = this.#active;
+    if (!this.#unsynced || handle === undefined) return;
+    this.#unsynced = false;
+    try {
+      await handle.datasync();
+    } catch (err) {
+      this.#unsynced = true;
+      throw err;
     }
   }
 
@@ -223,6 +242,7 @@ export class Spool {
   }
 
   async close(): Promise<void> {
+    await this.sync().catch(() => undefined);
     const handle = this.#active;
     this.#active = undefined;
     await handle?.close();

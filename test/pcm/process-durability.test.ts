@@ -102,3 +102,28 @@ t.test('kill -9 with a batch in flight, then a restart: nothing lost, at most th
   second.kill('SIGTERM');
   tt.equal(await second.exited, 0);
 });
+
+t.test('regression: kill -9 just after the answers lost the reports of the last ≤ 200 ms (they waited for the sync tick to be written)', { timeout: 90_000 }, async (tt) => {
+  const pcm = await startTestPcm(tt);
+  const dir = spoolDir(tt);
+  const upstream = await startUpstream(tt);
+  // A long sync interval: before the fix nothing reached the file for 5 s, so the kill below lost every report.
+  const yaml = `${serverBlock('{{pki}}')}${pcmBlock(pcm, dir, '  flushSeconds: 3600\n  syncIntervalMs: 5000\n  maxBackoffSeconds: 1\n')}routes:
+  - path: /open-banking/accounts/v2
+    upstream: ${upstream.url}
+    mtls: required
+    fapi: true
+`;
+  const first = await startProcessGateway(tt, yaml);
+  const sent = await calls(first.port, 25);
+  // The last answer has reached the client; its report is written one event-loop turn later.
+  await new Promise((r) => setTimeout(r, 100));
+  first.kill('SIGKILL');
+  await first.exited;
+  tt.equal(pcm.reportCalls, 0, 'nothing was sent before the kill');
+  const second = await startProcessGateway(tt, yaml);
+  await eventually(() => pcm.accepted.length >= sent.length, 20_000, 'the spool of the killed process to be sent after the restart');
+  tt.same(acceptedIds(pcm).sort(), [...sent].sort(), 'every answered call reported, once');
+  second.kill('SIGTERM');
+  tt.equal(await second.exited, 0);
+});

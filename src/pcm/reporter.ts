@@ -296,6 +296,9 @@ class Channel {
         this.#stats.sent += fresh.length - outcome.discarded.length;
         this.#stats.discarded += outcome.discarded.length;
         await this.#commit(spool, batch, expired);
+        // A short batch was everything there was: what arrived meanwhile waits for the next send
+        // (regression: under steady traffic the loop never ended and POSTed tiny batches back to back).
+        if (batch.records.length < MAX_BATCH) break;
       }
     } catch (err) {
       // A cursor that cannot be written: the batch is resent later (at least once).

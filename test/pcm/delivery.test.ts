@@ -198,3 +198,18 @@ t.test('100,000 reports queued while the PCM is down: memory bounded, then batch
   tt.equal(pcm.batches.length, 20);
   tt.equal(new Set(ids(pcm.accepted)).size, 100_000, 'exactly once');
 });
+
+t.test('regression: under steady traffic a send round never ended and POSTed small batches back to back; now one POST per flush period', { timeout: 30_000 }, async (tt) => {
+  const pcm = await startTestPcm(tt);
+  const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt), { flushSeconds: 1 }));
+  // 3 s of steady traffic: a report every millisecond or so, each written to the spool at once.
+  let i = 0;
+  const until = Date.now() + 3000;
+  while (Date.now() < until) {
+    reporter.record('server', serverReport(i++), Date.now());
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await reporter.flush();
+  tt.equal(pcm.accepted.length, i, `all ${i} reports delivered`);
+  tt.ok(pcm.reportCalls <= 6, `${pcm.reportCalls} POSTs for 3 s of traffic with flushSeconds 1 (about one a second, plus the final flush)`);
+});

@@ -9,6 +9,8 @@ import type { TokenInfo } from './clients/introspection.js';
 import type { ConsentRecord } from './clients/consent-lookup.js';
 import type { IdempotencyHandle } from './checks/idempotency.js';
 import type { CertificateNames } from './tls/client-certificate.js';
+import { findEndpoint, type EndpointMatch } from './ofb/catalogue.js';
+import type { MonthlyReservation } from './limits/per-consent-month.js';
 
 export class OfbContext {
   /** The request's own x-fapi-interaction-id when valid, else a fresh UUID v4 (SPEC §1 row 1). */
@@ -58,10 +60,24 @@ export class OfbContext {
   dcrVerified = false;
   /** Set while this request holds an idempotency key (SPEC §1 row 10). */
   idempotency: IdempotencyHandle | undefined = undefined;
+  /** Set while this request holds a call of a monthly limit, until its answer is known (SPEC §10). */
+  monthlyReservation: MonthlyReservation | undefined = undefined;
+  /** The catalogue row of the canonical path: null when none, undefined until first asked. */
+  #endpoint: EndpointMatch | null | undefined = undefined;
 
   constructor(interactionId: string, interactionIdValid: boolean) {
     this.interactionId = interactionId;
     this.interactionIdValid = interactionIdValid;
+  }
+
+  /**
+   * The OFB catalogue endpoint this request calls (src/ofb/catalogue.ts), looked up once: the
+   * permission check (SPEC §1 row 8), the limits (§10) and the PCM report (§11) all ask. Undefined
+   * outside the catalogue, and for a request refused before it had a canonical path.
+   */
+  endpoint(method: string): EndpointMatch | undefined {
+    if (this.#endpoint === undefined) this.#endpoint = this.path === undefined ? null : (findEndpoint(method, this.path) ?? null);
+    return this.#endpoint ?? undefined;
   }
 
   /** The bearer token of the request (SPEC §1 row 3); never log it. */

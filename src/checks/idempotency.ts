@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseStrictJson } from '../jws/strict-json.js';
 import { REPLAY_TTL_MS, type ReplayStore } from '../stores/types.js';
@@ -75,7 +75,7 @@ export const idempotencyCheck: CheckDefinition = {
       const namespace = request.ofb.clientId ?? request.ofb.identity?.orgId;
       if (namespace === undefined) throw new ClientCertificateError('idempotency keys are scoped per client: a client certificate is required');
 
-      const storeKey = `idem:${encodeURIComponent(namespace)}:${createHash('sha256').update(key).digest('base64url')}`;
+      const storeKey = `idem:${encodeURIComponent(namespace)}:${hash('sha256', key, 'base64url')}`;
       const target = `${request.method} ${request.ofb.path ?? request.url}`;
       const fingerprint = fingerprintOf(request);
       const lock = JSON.stringify({ state: 'pending', target, fingerprint } satisfies IdempotencyRecord);
@@ -143,9 +143,9 @@ function validKey(key: string): boolean {
  * else of the JSON body's `data` member (or the whole JSON body when it has none), else of the raw bytes.
  */
 function fingerprintOf(request: FastifyRequest): string {
-  const hash = createHash('sha256');
+  const sha256 = createHash('sha256');
   const payload = request.ofb.jwsPayload;
-  if (payload !== undefined) return hash.update(`data:${canonicalJson(payload.data ?? null)}`).digest('base64url');
+  if (payload !== undefined) return sha256.update(`data:${canonicalJson(payload.data ?? null)}`).digest('base64url');
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   let json: unknown;
   try {
@@ -153,12 +153,12 @@ function fingerprintOf(request: FastifyRequest): string {
     // compared byte for byte instead.
     json = parseStrictJson(body.toString('utf8'));
   } catch {
-    return hash.update('raw:').update(body).digest('base64url');
+    return sha256.update('raw:').update(body).digest('base64url');
   }
   if (typeof json === 'object' && json !== null && !Array.isArray(json) && 'data' in json) {
-    return hash.update(`data:${canonicalJson((json as { data: unknown }).data)}`).digest('base64url');
+    return sha256.update(`data:${canonicalJson((json as { data: unknown }).data)}`).digest('base64url');
   }
-  return hash.update(`json:${canonicalJson(json)}`).digest('base64url');
+  return sha256.update(`json:${canonicalJson(json)}`).digest('base64url');
 }
 
 /** JSON with object members sorted by name, recursively: equal data → equal text. */

@@ -1,6 +1,5 @@
 import { ForbiddenError } from '../errors.js';
 import { routeKey } from '../config/problems.js';
-import { findEndpoint } from '../ofb/catalogue.js';
 import type { CheckDefinition } from './types.js';
 
 /**
@@ -30,7 +29,7 @@ export const permissionCheck: CheckDefinition = {
       let required: readonly string[];
       if (fixed !== undefined) required = fixed;
       else {
-        const permission = findEndpoint(request.method, request.ofb.path ?? request.url)?.endpoint.permission;
+        const permission = request.ofb.endpoint(request.method)?.endpoint.permission;
         if (permission === undefined) throw new ForbiddenError('this endpoint is not in the OFB permission table, so no consent can grant it');
         required = [permission];
       }

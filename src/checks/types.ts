@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest, onResponseAsyncHookHandler, onSendHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onResponseAsyncHookHandler, onResponseHookHandler, onSendHookHandler } from 'fastify';
 import type { Config, Route } from '../config/load.js';
 import type { CertificateSource } from '../tls/certificate-source.js';
 import type { Introspector } from '../clients/introspection.js';
@@ -66,7 +66,7 @@ export interface CheckDefinition {
 /** Per-route hooks a check owns; `onSend` runs before response signing, on the upstream's payload. */
 export interface CheckHooks {
   readonly onSend?: onSendHookHandler;
-  readonly onResponse?: onResponseAsyncHookHandler;
+  readonly onResponse?: onResponseHookHandler | onResponseAsyncHookHandler;
 }
 
 /**

@@ -12,7 +12,7 @@
  * The cache only saves the network call: the checks re-evaluate expiry, binding, scope, consent
  * and permission on every request, hit or miss (ory/oathkeeper#743 skipped them on a hit).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'undici';
 import type { IntrospectionConfig } from '../config/schema.js';
@@ -158,7 +158,7 @@ export function createIntrospector(options: IntrospectorOptions): Introspector {
 
 /** Cache key of a token: SHA-256, base64url. The token itself is never kept. */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 const INACTIVE: TokenInfo = Object.freeze({

@@ -4,7 +4,7 @@
  * as its route"). Under `ofb` each endpoint gets its OFB minimum (operations.md) and exempt
  * endpoints are not limited; a number applies to every endpoint of the route.
  */
-import { findEndpoint, OFB_ENDPOINTS, type OfbEndpoint } from '../ofb/catalogue.js';
+import { OFB_ENDPOINTS, type EndpointMatch, type OfbEndpoint } from '../ofb/catalogue.js';
 import type { Route } from '../config/load.js';
 
 /** operations.md "Other families: the class in the Referência table (where absent, use low)". */
@@ -35,9 +35,9 @@ export function perMonthMinimum(endpoint: OfbEndpoint): number | undefined {
  * class, counted under the route.
  */
 export function perMinuteTargets(route: Route, setting: 'ofb' | number, highClassPerMinute: number) {
-  return function perMinuteTarget(method: string, path: string): LimitTarget | undefined {
-    const match = findEndpoint(method, path);
-    if (match === undefined) return { endpoint: route.path, resourceId: '', limit: setting === 'ofb' ? LOW_CLASS_PER_MINUTE : setting };
+  const outside: LimitTarget = { endpoint: route.path, resourceId: '', limit: setting === 'ofb' ? LOW_CLASS_PER_MINUTE : setting };
+  return function perMinuteTarget(match: EndpointMatch | undefined): LimitTarget | undefined {
+    if (match === undefined) return outside;
     const limit = setting === 'ofb' ? perMinuteMinimum(match.endpoint, highClassPerMinute) : setting;
     return limit === undefined ? undefined : { endpoint: match.endpoint.template, resourceId: match.resourceId, limit };
   };
@@ -48,9 +48,9 @@ export function perMinuteTargets(route: Route, setting: 'ofb' | number, highClas
  * OFB sets no monthly minimum there); a number counts the path under the route.
  */
 export function perMonthTargets(route: Route, setting: 'ofb' | number) {
-  return function perMonthTarget(method: string, path: string): LimitTarget | undefined {
-    const match = findEndpoint(method, path);
-    if (match === undefined) return setting === 'ofb' ? undefined : { endpoint: route.path, resourceId: '', limit: setting };
+  const outside: LimitTarget | undefined = setting === 'ofb' ? undefined : { endpoint: route.path, resourceId: '', limit: setting };
+  return function perMonthTarget(match: EndpointMatch | undefined): LimitTarget | undefined {
+    if (match === undefined) return outside;
     const limit = setting === 'ofb' ? perMonthMinimum(match.endpoint) : setting;
     return limit === undefined ? undefined : { endpoint: match.endpoint.template, resourceId: match.resourceId, limit };
   };

@@ -21,12 +21,16 @@ export const globalLimitCheck: CheckDefinition = {
     const runtime = ensured(deps.limits, 'deps.limits');
     const policy = deps.config.limits.onStoreError;
     const storeError = () => deps.metrics?.limitStoreErrors.inc({ limit: 'globalPerSecond', policy });
-    return async function globalLimit() {
+    return function globalLimit() {
       const window = secondWindow(runtime.now());
-      const count = await runtime.counted(() => runtime.store.increment(`lim:s:${window.id}`, window.remainingMs), storeError);
-      if (count === undefined || count <= limit) return;
-      deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'globalPerSecond' });
-      throw new GlobalLimitError(retryAfterSeconds(window));
+      const decide = (count: number | undefined): void => {
+        if (count === undefined || count <= limit) return;
+        deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'globalPerSecond' });
+        throw new GlobalLimitError(retryAfterSeconds(window));
+      };
+      const count = runtime.increment(`lim:s:${window.id}`, window.remainingMs, storeError);
+      // The memory store answers at once: no promise on one replica.
+      return count instanceof Promise ? count.then(decide) : decide(count);
     };
   },
 };

@@ -6,7 +6,7 @@
  * Bounded: a body is searched only when it holds the text `pagination-key`, is parsed only up to
  * MAX_SCANNED_BYTES, and only its `links` members are read.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Transform, pipeline, type Readable } from 'node:stream';
 
 /** operations.md: a pagination key is valid for 60 minutes. */
@@ -60,7 +60,7 @@ export function paginationKeysIn(body: Buffer, ownKey?: string): string[] {
 
 /** The store key of one remembered pagination key: hashed, so a long or odd key makes a short, safe key. */
 export function rememberedKey(scope: string, paginationKey: string): string {
-  return `${scope}:${createHash('sha256').update(paginationKey).digest('base64url')}`;
+  return `${scope}:${hash('sha256', paginationKey, 'base64url')}`;
 }
 
 /**

@@ -13,27 +13,28 @@
  * here). A follow-up page's own keys are remembered too: every page of one query is free. An unknown
  * or expired key is counted like any request.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Readable } from 'node:stream';
 import { MonthlyLimitError } from '../errors.js';
 import { ensured, type CheckDefinition } from '../checks/types.js';
 import type { LimitRuntime } from './runtime.js';
 import { limitProblems, limitWarnings } from './config.js';
-import { perMonthTargets } from './endpoints.js';
+import { perMonthTargets, type LimitTarget } from './endpoints.js';
 import { monthWindow, retryAfterSeconds } from './windows.js';
 import { PAGINATION_TTL_MS, paginationKeysIn, rememberedKey, requestPaginationKey, tapStream } from './pagination.js';
 
-/** What a counted (or pagination-free) request holds until its answer is known. */
-interface Reservation {
-  readonly runtime: LimitRuntime;
-  /** The monthly counter it reserved one call on; undefined for a free pagination follow-up. */
-  readonly counter: string | undefined;
-  /** `lim:p:<consent>:<endpoint>`: where the answer's pagination keys are remembered. */
-  readonly pages: string;
-  settled: boolean;
-}
+/** What a counted (or pagination-free) request holds until its answer is known (`request.ofb.monthlyReservation`). */
+export class MonthlyReservation {
+  settled = false;
 
-const reservations = new WeakMap<FastifyRequest, Reservation>();
+  constructor(
+    readonly runtime: LimitRuntime,
+    /** The monthly counter it reserved one call on; undefined for a free pagination follow-up. */
+    readonly counter: string | undefined,
+    /** `lim:p:<consent>:<endpoint>`: where the answer's pagination keys are remembered. */
+    readonly pages: string,
+  ) {}
+}
 
 const part = encodeURIComponent;
 
@@ -49,39 +50,49 @@ export const perConsentMonthLimitCheck: CheckDefinition = {
     const setting = route.limits?.perConsentMonth;
     if (setting === undefined) return undefined;
     const runtime = ensured(deps.limits, 'deps.limits');
-    const store = runtime.store;
     const targetOf = perMonthTargets(route, setting);
     const policy = deps.config.limits.onStoreError;
     const storeError = () => deps.metrics?.limitStoreErrors.inc({ limit: 'perConsentMonth', policy });
 
-    return async function perConsentMonthLimit(request) {
-      const ofb = request.ofb;
-      // A token naming no consent (payments) has nothing to count per consent.
-      if (ofb.consentId === undefined) return;
-      const target = targetOf(request.method, ofb.path ?? request.url);
-      if (target === undefined) return; // exempt under `ofb`
-      const pages = `lim:p:${part(ofb.consentId)}:${part(target.endpoint)}`;
-      const pageKey = requestPaginationKey(request.url);
-      if (pageKey !== undefined) {
-        const seen = await runtime.counted(() => store.get(rememberedKey(pages, pageKey)), storeError);
-        if (seen !== undefined) {
-          reservations.set(request, { runtime, counter: undefined, pages, settled: false });
-          return;
-        }
-      }
+    /** Reserve one call of this month's count, or refuse with 423 once it has reached the limit. */
+    const reserveCall = (request: FastifyRequest, consentId: string, target: LimitTarget, pages: string) => {
       const window = monthWindow(runtime.now());
+      const ofb = request.ofb;
       const org = ofb.identity?.orgId ?? ofb.clientId ?? '';
-      const counter = `lim:c:${window.id}:${part(target.endpoint)}:${part(ofb.consentId)}:${part(target.resourceId)}:${part(org)}`;
-      const reserved = await runtime.counted(() => store.reserve(counter, target.limit, window.remainingMs), storeError);
-      if (reserved === undefined) return; // store down, onStoreError: allow — uncounted
-      if (!reserved) {
-        deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'perConsentMonth' });
-        throw new MonthlyLimitError(
-          retryAfterSeconds(window),
-          `the monthly limit of ${target.limit} calls to ${target.endpoint} for this consent and resource has been reached (calls still being answered count until they end)`,
-        );
-      }
-      reservations.set(request, { runtime, counter, pages, settled: false });
+      const counter = `lim:c:${window.id}:${part(target.endpoint)}:${part(consentId)}:${part(target.resourceId)}:${part(org)}`;
+      const decide = (reserved: boolean | undefined): void => {
+        if (reserved === undefined) return; // store down, onStoreError: allow — uncounted
+        if (!reserved) {
+          deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'perConsentMonth' });
+          throw new MonthlyLimitError(
+            retryAfterSeconds(window),
+            `the monthly limit of ${target.limit} calls to ${target.endpoint} for this consent and resource has been reached (calls still being answered count until they end)`,
+          );
+        }
+        ofb.monthlyReservation = new MonthlyReservation(runtime, counter, pages);
+      };
+      const reserved = runtime.reserve(counter, target.limit, window.remainingMs, storeError);
+      // The memory store answers at once: no promise on one replica.
+      return reserved instanceof Promise ? reserved.then(decide) : decide(reserved);
+    };
+
+    return function perConsentMonthLimit(request) {
+      const ofb = request.ofb;
+      const consentId = ofb.consentId;
+      // A token naming no consent (payments) has nothing to count per consent.
+      if (consentId === undefined) return;
+      const target = targetOf(ofb.endpoint(request.method));
+      if (target === undefined) return; // exempt under `ofb`
+      const pages = `lim:p:${part(consentId)}:${part(target.endpoint)}`;
+      const pageKey = requestPaginationKey(request.url);
+      if (pageKey === undefined) return reserveCall(request, consentId, target, pages);
+      const afterLookup = (seen: string | undefined) => {
+        if (seen === undefined) return reserveCall(request, consentId, target, pages);
+        ofb.monthlyReservation = new MonthlyReservation(runtime, undefined, pages);
+        return undefined;
+      };
+      const seen = runtime.get(rememberedKey(pages, pageKey), storeError);
+      return seen instanceof Promise ? seen.then(afterLookup) : afterLookup(seen);
     };
   },
 };
@@ -89,42 +100,47 @@ export const perConsentMonthLimitCheck: CheckDefinition = {
 /**
  * The answer decides: 2xx keeps the call counted and its pagination keys are remembered; anything
  * else (the upstream's error, or a later check's refusal) gives the call back. Runs before response
- * signing, on the upstream's JSON.
+ * signing, on the upstream's JSON. Callback style: most answers need no store call, and so no promise.
  */
-async function settleOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-  const reservation = reservations.get(request);
-  if (reservation === undefined || reservation.settled) return payload;
+function settleOnSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, payload?: unknown) => void): void {
+  const reservation = request.ofb.monthlyReservation;
+  if (reservation === undefined || reservation.settled) return done(null, payload);
   reservation.settled = true;
   const status = reply.statusCode;
   // A client gone before its answer got nothing: the call is given back, whatever the upstream said.
   if (status < 200 || status > 299 || request.raw.socket?.destroyed === true) {
-    await giveBack(request, reservation);
-    return payload;
+    void giveBack(request, reservation).then(() => done(null, payload));
+    return;
   }
   const type = reply.getHeader('content-type');
-  if (typeof type !== 'string' || !/json/i.test(type)) return payload;
+  if (typeof type !== 'string' || !/json/i.test(type)) return done(null, payload);
   if (Buffer.isBuffer(payload) || typeof payload === 'string') {
-    await remember(request, reservation, paginationKeysIn(Buffer.isBuffer(payload) ? payload : Buffer.from(payload), requestPaginationKey(request.url)));
-    return payload;
+    const keys = paginationKeysIn(Buffer.isBuffer(payload) ? payload : Buffer.from(payload), requestPaginationKey(request.url));
+    if (keys.length === 0) return done(null, payload);
+    void remember(request, reservation, keys).then(() => done(null, payload));
+    return;
   }
   if (isReadable(payload)) {
     // A large or unsized page streams through; its keys are remembered once it has passed.
-    return tapStream(payload, (body) => {
-      if (body !== undefined) void remember(request, reservation, paginationKeysIn(body, requestPaginationKey(request.url)));
-    });
+    return done(
+      null,
+      tapStream(payload, (body) => {
+        if (body !== undefined) void remember(request, reservation, paginationKeysIn(body, requestPaginationKey(request.url)));
+      }),
+    );
   }
-  return payload;
+  done(null, payload);
 }
 
 /** A request that reserved a call and ended without an answer (error, client gone) gives it back. */
-async function releaseOnResponse(request: FastifyRequest): Promise<void> {
-  const reservation = reservations.get(request);
-  if (reservation === undefined || reservation.settled) return;
+function releaseOnResponse(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  const reservation = request.ofb.monthlyReservation;
+  if (reservation === undefined || reservation.settled) return done();
   reservation.settled = true;
-  await giveBack(request, reservation);
+  void giveBack(request, reservation).then(() => done());
 }
 
-async function giveBack(request: FastifyRequest, reservation: Reservation): Promise<void> {
+async function giveBack(request: FastifyRequest, reservation: MonthlyReservation): Promise<void> {
   const counter = reservation.counter;
   if (counter === undefined) return;
   try {
@@ -135,7 +151,7 @@ async function giveBack(request: FastifyRequest, reservation: Reservation): Prom
   }
 }
 
-async function remember(request: FastifyRequest, reservation: Reservation, keys: readonly string[]): Promise<void> {
+async function remember(request: FastifyRequest, reservation: MonthlyReservation, keys: readonly string[]): Promise<void> {
   try {
     await Promise.all(keys.map((key) => reservation.runtime.store.set(rememberedKey(reservation.pages, key), '1', PAGINATION_TTL_MS)));
   } catch (err) {

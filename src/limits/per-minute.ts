@@ -23,18 +23,21 @@ export const perMinuteLimitCheck: CheckDefinition = {
     const origin = originOf(route, deps.config);
     const policy = deps.config.limits.onStoreError;
     const storeError = () => deps.metrics?.limitStoreErrors.inc({ limit: 'perMinute', policy });
-    return async function perMinuteLimit(request) {
-      const target = targetOf(request.method, request.ofb.path ?? request.url);
+    return function perMinuteLimit(request) {
+      const target = targetOf(request.ofb.endpoint(request.method));
       if (target === undefined) return; // exempt under `ofb`
       const window = minuteWindow(runtime.now());
-      const key = `lim:m:${window.id}:${target.endpoint}:${origin(request)}`;
-      const count = await runtime.counted(() => runtime.store.increment(key, window.remainingMs), storeError);
-      if (count === undefined || count <= target.limit) return;
-      deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'perMinute' });
-      throw new PerMinuteLimitError(
-        retryAfterSeconds(window),
-        `more than ${target.limit} requests this minute to ${target.endpoint} from this client; retry after the Retry-After seconds`,
-      );
+      const decide = (count: number | undefined): void => {
+        if (count === undefined || count <= target.limit) return;
+        deps.metrics?.limitRefusals.inc({ route: route.path, limit: 'perMinute' });
+        throw new PerMinuteLimitError(
+          retryAfterSeconds(window),
+          `more than ${target.limit} requests this minute to ${target.endpoint} from this client; retry after the Retry-After seconds`,
+        );
+      };
+      const count = runtime.increment(`lim:m:${window.id}:${target.endpoint}:${origin(request)}`, window.remainingMs, storeError);
+      // The memory store answers at once: no promise on one replica.
+      return count instanceof Promise ? count.then(decide) : decide(count);
     };
   },
 };

@@ -5,7 +5,6 @@
  * report to the PCM reporter. Synchronous and I/O-free (the reporter queues in memory).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { findEndpoint } from '../ofb/catalogue.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CertificateSource } from '../tls/certificate-source.js';
 import { buildReport } from './report.js';
@@ -30,9 +29,7 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder |
   return function recordCall(request, reply) {
     const ofb = request.ofb;
     // Ambiguous requests were refused before they had a canonical path: not a call of any endpoint.
-    const path = ofb?.path;
-    if (path === undefined) return;
-    const match = findEndpoint(request.method, path);
+    const match = ofb?.endpoint(request.method);
     if (match === undefined) return;
     const elapsedMs = headersSentMs(request, reply);
     // Read when the request arrived, not derived from the hook's own clock: under load the hook runs

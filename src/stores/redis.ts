@@ -169,16 +169,20 @@ export function createRedisStore(options: RedisStoreOptions): ReplayStore {
   });
 
   // A cluster queues commands while it (re)discovers its slots with no per-command timer of its
-  // own: every command is also bounded here, so that no topology holds a request past timeoutMs.
-  const bounded = <T>(what: string, command: Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${options.timeoutMs} ms`)), options.timeoutMs + 20);
-      timer.unref();
-    });
-    command.catch(() => undefined);
-    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
-  };
+  // own: there every command is also bounded here, so that no topology holds a request past
+  // timeoutMs. One Redis or a Sentinel master has ioredis' commandTimeout, and pays for no timer.
+  const bounded =
+    redis instanceof Cluster
+      ? <T>(what: string, command: Promise<T>): Promise<T> => {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => reject(new Error(`${what} timed out after ${options.timeoutMs} ms`)), options.timeoutMs + 20);
+            timer.unref();
+          });
+          command.catch(() => undefined);
+          return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
+        }
+      : <T>(_what: string, command: Promise<T>): Promise<T> => command;
   const guarded = async <T>(what: string, command: () => Promise<T>): Promise<T> => {
     try {
       return await bounded(what, command());

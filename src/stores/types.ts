@@ -7,6 +7,12 @@
 /** OFB FAPI "Message Content Signing" item 9: a jti is unique per client for 86 400 s. */
 export const REPLAY_TTL_MS = 86_400_000;
 
+/**
+ * A result now or later. The memory store's counters answer at once, so a limit check on one
+ * replica costs no promise per request (issue 14's bench goal); Redis answers later.
+ */
+export type Awaitable<T> = T | Promise<T>;
+
 export interface ReplayStore {
   /** Which implementation this is (logs, readiness). */
   readonly kind: 'memory' | 'redis';
@@ -28,13 +34,13 @@ export interface ReplayStore {
    * A counter that does not exist starts at 0 and lives `ttlMs` (the rest of its window); later
    * increments do not extend it.
    */
-  increment(key: string, ttlMs: number): Promise<number>;
+  increment(key: string, ttlMs: number): Awaitable<number>;
   /**
    * SPEC §10 "concurrent requests never let more than the limit through": add 1 only when the
    * counter is below `limit`, atomically (check and add in one step). True when it was added. A new
    * counter lives `ttlMs`.
    */
-  reserve(key: string, limit: number, ttlMs: number): Promise<boolean>;
+  reserve(key: string, limit: number, ttlMs: number): Awaitable<boolean>;
   /** Take back one `reserve` (the answer was not 2xx); never below zero, never extends the expiry. */
-  release(key: string): Promise<void>;
+  release(key: string): Awaitable<void>;
 }

@@ -72,7 +72,7 @@ t.test('redis store counters', { skip: skipWithoutRedis(t) }, async (tt) => {
   await store.release('gone');
   tt.equal(await client.exists('ctr:gone'), 0, 'a release never creates a counter (it would live for ever)');
   await redis.stop();
-  await tt.rejects(store.increment('w', 1000), ServiceUnavailableError, 'Redis down → ServiceUnavailableError');
-  await tt.rejects(store.reserve('month', 8, 1000), ServiceUnavailableError);
-  await tt.rejects(store.release('month'), ServiceUnavailableError);
+  await tt.rejects(async () => store.increment('w', 1000), ServiceUnavailableError, 'Redis down → ServiceUnavailableError');
+  await tt.rejects(async () => store.reserve('month', 8, 1000), ServiceUnavailableError);
+  await tt.rejects(async () => store.release('month'), ServiceUnavailableError);
 });

@@ -6,6 +6,7 @@ import { minuteWindow, monthWindow, retryAfterSeconds, secondWindow } from '../.
 import { endpointsOfRoute, perMinuteTargets, perMonthTargets } from '../../src/limits/endpoints.js';
 import { paginationKeysIn, requestPaginationKey, tapStream, MAX_SCANNED_BYTES } from '../../src/limits/pagination.js';
 import type { Route } from '../../src/config/load.js';
+import { findEndpoint } from '../../src/ofb/catalogue.js';
 
 t.test('windows: fixed UTC second, minute and month; Retry-After rounds up to whole seconds', async (tt) => {
   const at = Date.UTC(2026, 1, 28, 23, 59, 30, 250);
@@ -21,20 +22,25 @@ t.test('windows: fixed UTC second, minute and month; Retry-After rounds up to wh
 });
 
 const route = (path: string, methods?: Route['methods']): Route => ({ path, methods, index: 0 }) as unknown as Route;
+/** A target lookup called as the checks call it: with the request's catalogue row. */
+const byPath =
+  <T>(lookup: (match: ReturnType<typeof findEndpoint>) => T) =>
+  (method: string, path: string): T =>
+    lookup(findEndpoint(method, path));
 
 t.test('per-minute targets: OFB minimums, the high class, exemptions, the route for unknown paths', async (tt) => {
-  const ofb = perMinuteTargets(route('/open-banking'), 'ofb', 5000);
+  const ofb = byPath(perMinuteTargets(route('/open-banking'), 'ofb', 5000));
   tt.same(ofb('GET', '/open-banking/accounts/v2/accounts'), { endpoint: '/open-banking/accounts/v2/accounts', resourceId: '', limit: 1000 });
   tt.same(ofb('GET', '/open-banking/accounts/v2/accounts/a1/balances'), { endpoint: '/open-banking/accounts/v2/accounts/{accountId}/balances', resourceId: 'a1', limit: 5000 }, 'high → highClassPerMinute');
   tt.equal(ofb('GET', '/open-banking/resources/v2/resources'), undefined, 'resources are exempt');
   tt.same(ofb('GET', '/open-banking/products-services/v1/personal-accounts'), { endpoint: '/open-banking/products-services/v1/personal-accounts', resourceId: '', limit: 500 }, 'open data: 500');
   tt.same(ofb('GET', '/open-banking/other/v1/x'), { endpoint: '/open-banking', resourceId: '', limit: 1000 }, 'outside the catalogue: the route, low class');
-  const fixed = perMinuteTargets(route('/open-banking'), 7, 5000);
+  const fixed = byPath(perMinuteTargets(route('/open-banking'), 7, 5000));
   tt.equal(fixed('GET', '/open-banking/resources/v2/resources')?.limit, 7, 'a number limits exempt endpoints too');
 });
 
 t.test('monthly targets: the most specific resource id; exemptions; unknown paths only with a number', async (tt) => {
-  const ofb = perMonthTargets(route('/open-banking'), 'ofb');
+  const ofb = byPath(perMonthTargets(route('/open-banking'), 'ofb'));
   tt.same(ofb('GET', '/open-banking/credit-cards-accounts/v2/accounts/c1/bills/b7/transactions'), {
     endpoint: '/open-banking/credit-cards-accounts/v2/accounts/{creditCardAccountId}/bills/{billId}/transactions',
     resourceId: 'b7',
@@ -42,7 +48,7 @@ t.test('monthly targets: the most specific resource id; exemptions; unknown path
   });
   tt.equal(ofb('GET', '/open-banking/resources/v2/resources'), undefined);
   tt.equal(ofb('GET', '/open-banking/other/v1/x'), undefined, 'no OFB minimum outside the catalogue');
-  tt.same(perMonthTargets(route('/open-banking'), 4)('GET', '/open-banking/other/v1/x'), { endpoint: '/open-banking', resourceId: '', limit: 4 });
+  tt.same(byPath(perMonthTargets(route('/open-banking'), 4))('GET', '/open-banking/other/v1/x'), { endpoint: '/open-banking', resourceId: '', limit: 4 });
 });
 
 t.test('the catalogue endpoints of a route: whole segments, methods', async (tt) => {

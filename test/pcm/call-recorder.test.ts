@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createCallRecorder } from '../../src/pcm/call-recorder.js';
 import type { PcmReporter } from '../../src/pcm/reporter.js';
 import type { CertificateSource } from '../../src/tls/certificate-source.js';
+import { findEndpoint } from '../../src/ofb/catalogue.js';
 
 t.test('regression: a late recording hook made timestamps late (up to 75 ms) and processTimespan 0 for a 60 ms answer', async (tt) => {
   const recorded: { kind: string; report: Record<string, unknown>; at: number }[] = [];
@@ -24,6 +25,7 @@ t.test('regression: a late recording hook made timestamps late (up to 75 ms) and
     interactionId: '9f3c1c1e-0000-4000-8000-000000000001',
     identity: { orgId: 'client-org' },
     route: { jws: undefined },
+    endpoint: (method: string) => findEndpoint(method, '/open-banking/accounts/v2/accounts'),
   };
   const request = { method: 'GET', ofb, socket: { remoteAddress: '127.0.0.1' }, headers: {} } as unknown as FastifyRequest;
   const reply = { statusCode: 200, elapsedTime: 60 } as unknown as FastifyReply;

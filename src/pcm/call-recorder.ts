@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayMetrics } from '../metrics.js';
 import type { CertificateSource } from '../tls/certificate-source.js';
-import { buildReport } from './report.js';
+import { reportJson, reportKind } from './report.js';
 import type { PcmReporter } from './reporter.js';
 
 export type CallRecorder = (request: FastifyRequest, reply: FastifyReply) => void;
@@ -38,19 +38,20 @@ export function createCallRecorder(options: CallRecorderOptions): CallRecorder |
     const status = reply.statusCode;
     metrics?.recordSla(match.endpoint.template, match.endpoint.method, status, elapsedMs / 1000);
     if (reporter === undefined) return;
-    const { kind, report } = buildReport(
+    const endpoint = match.endpoint;
+    const json = reportJson(
       {
-        endpoint: match.endpoint,
+        endpoint,
         interactionId: ofb.interactionId,
         status,
         arrivedAt,
         elapsedMs,
-        clientOrgId: match.endpoint.openData ? undefined : orgIdOf(request, certificates),
-        clientIp: match.endpoint.openData ? clientIp(request, trustedProxy) : '',
+        clientOrgId: endpoint.openData ? undefined : orgIdOf(request, certificates),
+        clientIp: endpoint.openData ? clientIp(request, trustedProxy) : '',
       },
       serverOrgId,
     );
-    reporter.record(kind, report, arrivedAt);
+    reporter.record(reportKind(endpoint), json, arrivedAt);
   };
 }
 

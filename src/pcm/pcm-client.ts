@@ -103,7 +103,7 @@ export class PcmClient {
   }
 
   /** POST one batch (a JSON array text) to `url`; a 401 gets one fresh token and one retry. */
-  async send(url: string, body: string, count: number, signal?: AbortSignal): Promise<BatchOutcome> {
+  async send(url: string, body: string | Buffer, count: number, signal?: AbortSignal): Promise<BatchOutcome> {
     let token: string;
     try {
       token = await this.token();
@@ -125,7 +125,7 @@ export class PcmClient {
     return { ok: false, reason: answer.status === 0 ? answer.text : `${url} answered HTTP ${answer.status}` };
   }
 
-  async #post(url: string, body: string, token: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+  async #post(url: string, body: string | Buffer, token: string, signal: AbortSignal | undefined): Promise<{ status: number; text: string }> {
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     try {
       const res = await request(url, {

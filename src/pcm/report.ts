@@ -46,30 +46,32 @@ export interface CallFacts {
   readonly clientIp: string;
 }
 
+/** Where a call of `endpoint` is reported. */
+export function reportKind(endpoint: OfbEndpoint): ReportKind {
+  return endpoint.openData ? 'opendata' : 'server';
+}
+
+/** The JSON-escaped constant members of each catalogue row's reports, built once per row. */
+const endpointMembers = new Map<OfbEndpoint, string>();
+
 /**
- * The report of one call. `httpMethod` is the catalogue row's method: a HEAD is looked up as GET
- * (src/ofb/catalogue.ts) and the PCM's method enum has no HEAD.
+ * The report of one call (a ServerReport or an OpenDataReport, per `reportKind`) as JSON text,
+ * written member by member: no object and no JSON.stringify per call. Every string from outside
+ * (interaction id, org ids, client IP) is escaped with JSON.stringify; the property test compares
+ * the result with JSON.stringify of the report object. `httpMethod` is the catalogue row's method:
+ * a HEAD is looked up as GET (src/ofb/catalogue.ts) and the PCM's method enum has no HEAD.
  */
-export function buildReport(facts: CallFacts, serverOrgId: string): { kind: ReportKind; report: ServerReport | OpenDataReport } {
-  const common = {
-    endpoint: facts.endpoint.template,
-    statusCode: facts.status,
-    httpMethod: facts.endpoint.method,
-    // PCM: UTC ISO 8601 with milliseconds (YYYY-MM-DDTHH:mm:ss.sssZ), the moment the call arrived.
-    timestamp: new Date(facts.arrivedAt).toISOString(),
-    // PCM: whole milliseconds (an integer).
-    processTimespan: Math.max(0, Math.round(facts.elapsedMs)),
-  };
-  if (facts.endpoint.openData) return { kind: 'opendata', report: { ...common, additionalInfo: { clientIp: facts.clientIp } } };
-  return {
-    kind: 'server',
-    report: {
-      fapiInteractionId: facts.interactionId,
-      ...common,
-      ...(facts.clientOrgId === undefined ? {} : { clientOrgId: facts.clientOrgId }),
-      serverOrgId,
-      role: 'SERVER',
-      additionalInfo: {},
-    },
-  };
+export function reportJson(facts: CallFacts, serverOrgId: string): string {
+  const endpoint = facts.endpoint;
+  let members = endpointMembers.get(endpoint);
+  if (members === undefined) {
+    members = `"endpoint":${JSON.stringify(endpoint.template)},"statusCode":`;
+    endpointMembers.set(endpoint, members);
+  }
+  // PCM: UTC ISO 8601 with milliseconds (YYYY-MM-DDTHH:mm:ss.sssZ), the moment the call arrived;
+  // processTimespan in whole milliseconds (an integer).
+  const call = `${members}${facts.status},"httpMethod":${JSON.stringify(endpoint.method)},"timestamp":"${new Date(facts.arrivedAt).toISOString()}","processTimespan":${Math.max(0, Math.round(facts.elapsedMs))}`;
+  if (endpoint.openData) return `{${call},"additionalInfo":{"clientIp":${JSON.stringify(facts.clientIp)}}}`;
+  const client = facts.clientOrgId === undefined ? '' : `,"clientOrgId":${JSON.stringify(facts.clientOrgId)}`;
+  return `{"fapiInteractionId":${JSON.stringify(facts.interactionId)},${call}${client},"serverOrgId":${JSON.stringify(serverOrgId)},"role":"SERVER","additionalInfo":{}}`;
 }

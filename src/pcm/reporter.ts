@@ -19,7 +19,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { encodeRecord } from './segment-format.js';
-import { Spool, type SpoolBatch } from './spool.js';
+import { Spool, type SpoolBatch, type SpoolRecord } from './spool.js';
 import { PcmClient, type BatchOutcome } from './pcm-client.js';
 import type { ReportKind } from './report.js';
 import type { PcmSettings } from './settings.js';
@@ -94,10 +94,10 @@ export class PcmReporter {
     this.#timer.unref();
   }
 
-  /** Take one report (SPEC §11). Synchronous and I/O-free: the request never waits for it. */
-  record(kind: ReportKind, report: object, arrivedAt: number): void {
+  /** Take one report, as JSON text (SPEC §11). Synchronous and I/O-free: the request never waits for it. */
+  record(kind: ReportKind, json: string, arrivedAt: number): void {
     if (this.#closing) return;
-    this.#channels[kind].enqueue(encodeRecord(arrivedAt, JSON.stringify(report)), arrivedAt);
+    this.#channels[kind].enqueue(encodeRecord(arrivedAt, json), arrivedAt);
   }
 
   /** One round: write the queues to the spools, then send what is due. */
@@ -286,13 +286,13 @@ class Channel {
           await this.#commit(spool, batch, expired);
           continue;
         }
-        const outcome = await this.#reporter.client.send(this.#url, `[${fresh.map((r) => r.json).join(',')}]`, fresh.length, signal);
+        const outcome = await this.#reporter.client.send(this.#url, batchBody(fresh), fresh.length, signal);
         if (!outcome.ok) {
           this.#sendFailed(outcome.reason);
           return;
         }
         this.#sendOk();
-        this.#logDiscarded(outcome, fresh.map((r) => r.json));
+        this.#logDiscarded(outcome, fresh);
         this.#stats.sent += fresh.length - outcome.discarded.length;
         this.#stats.discarded += outcome.discarded.length;
         await this.#commit(spool, batch, expired);
@@ -312,11 +312,11 @@ class Channel {
     this.#stats.corrupt += batch.corrupt;
   }
 
-  #logDiscarded(outcome: BatchOutcome, jsons: readonly string[]): void {
+  #logDiscarded(outcome: BatchOutcome, batch: readonly SpoolRecord[]): void {
     if (!outcome.ok || outcome.discarded.length === 0) return;
-    const sample = outcome.discarded.slice(0, 5).map((d) => ({ message: d.message, report: safeParse(jsons[d.index]) }));
+    const sample = outcome.discarded.slice(0, 5).map((d) => ({ message: d.message, report: safeParse(batch[d.index]?.json) }));
     this.#reporter.log?.warn(
-      { pcm: this.#kind, url: this.#url, discarded: outcome.discarded.length, batch: jsons.length, sample },
+      { pcm: this.#kind, url: this.#url, discarded: outcome.discarded.length, batch: batch.length, sample },
       'PCM discarded reports of a batch (not resent)',
     );
   }
@@ -368,9 +368,25 @@ class Channel {
   }
 }
 
-function safeParse(json: string | undefined): unknown {
+/** The JSON array of a batch, from the spool's bytes as they are (never decoded to strings and back). */
+function batchBody(records: readonly SpoolRecord[]): Buffer {
+  const parts: Buffer[] = new Array<Buffer>(2 * records.length + 1);
+  parts[0] = OPEN;
+  for (let i = 0; i < records.length; i++) {
+    parts[2 * i + 1] = (records[i] as SpoolRecord).json;
+    parts[2 * i + 2] = i === records.length - 1 ? CLOSE : COMMA;
+  }
+  if (records.length === 0) parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+function safeParse(json: Buffer | undefined): unknown {
   try {
-    return json === undefined ? undefined : (JSON.parse(json) as unknown);
+    return json === undefined ? undefined : (JSON.parse(json.toString('utf8')) as unknown);
   } catch {
     return undefined;
   }

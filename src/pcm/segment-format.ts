@@ -7,21 +7,27 @@
 import { crc32 } from 'node:zlib';
 
 const NEWLINE = 0x0a;
+const SPACE = 0x20;
 
 /** One record line, as bytes to append. */
 export function encodeRecord(arrivedAt: number, json: string): Buffer {
-  const body = `${Math.trunc(arrivedAt)} ${json}`;
-  const sum = crc32(body).toString(16).padStart(8, '0');
-  return Buffer.from(`${sum} ${body}\n`, 'utf8');
+  // Encoded to UTF-8 once, the checksum written in place over its placeholder.
+  const line = Buffer.from(`00000000 ${Math.trunc(arrivedAt)} ${json}\n`, 'utf8');
+  let sum = crc32(line.subarray(9, line.length - 1));
+  for (let i = 7; i >= 0; i--, sum >>>= 4) line[i] = HEX[sum & 15] as number;
+  return line;
 }
+
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
 /** A record read back. */
 export interface DecodedRecord {
   readonly arrivedAt: number;
-  /** The report JSON, as written. */
-  readonly json: string;
-  /** Byte offset just past this record's newline (relative to the parsed buffer's start). */
-  readonly end: number;
+  /**
+   * The report JSON as written (UTF-8), a view into the parsed buffer: batches are built from
+   * these bytes without decoding them to strings and back.
+   */
+  readonly json: Buffer;
 }
 
 export interface ParsedChunk {
@@ -45,22 +51,38 @@ export function parseRecords(buf: Buffer, max = Number.POSITIVE_INFINITY): Parse
     if (nl === -1) break;
     const record = decodeLine(buf, start, nl);
     if (record === undefined) corrupt++;
-    else records.push({ ...record, end: nl + 1 });
+    else records.push(record);
     start = nl + 1;
   }
   return { records, corrupt, consumed: start };
 }
 
-function decodeLine(buf: Buffer, start: number, nl: number): Omit<DecodedRecord, 'end'> | undefined {
+/** Read byte by byte: no string is made for the checksum or the arrival time. */
+function decodeLine(buf: Buffer, start: number, nl: number): DecodedRecord | undefined {
   // `<8 hex> <digits> {`: the shortest valid line is well over 12 bytes.
-  if (nl - start < 13 || buf[start + 8] !== 0x20) return undefined;
-  const sum = buf.toString('latin1', start, start + 8);
-  if (!/^[0-9a-f]{8}$/.test(sum)) return undefined;
+  if (nl - start < 13 || buf[start + 8] !== SPACE) return undefined;
+  let sum = 0;
+  for (let i = start; i < start + 8; i++) {
+    const digit = hexValue(buf[i] as number);
+    if (digit === -1) return undefined;
+    sum = sum * 16 + digit;
+  }
   const body = buf.subarray(start + 9, nl);
-  if (crc32(body) !== Number.parseInt(sum, 16)) return undefined;
-  const space = body.indexOf(0x20);
-  if (space <= 0) return undefined;
-  const arrivedAt = Number(body.toString('latin1', 0, space));
-  if (!Number.isSafeInteger(arrivedAt)) return undefined;
-  return { arrivedAt, json: body.toString('utf8', space + 1) };
+  if (crc32(body) !== sum) return undefined;
+  let arrivedAt = 0;
+  let i = 0;
+  for (; i < body.length && body[i] !== SPACE; i++) {
+    const c = (body[i] as number) - 0x30;
+    if (c < 0 || c > 9) return undefined;
+    arrivedAt = arrivedAt * 10 + c;
+  }
+  if (i === 0 || i >= body.length || !Number.isSafeInteger(arrivedAt)) return undefined;
+  return { arrivedAt, json: body.subarray(i + 1) };
+}
+
+/** Lower-case hex digits only, as encodeRecord writes them; -1 for anything else. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
 }

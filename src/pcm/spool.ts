@@ -28,7 +28,8 @@ export interface Position {
 
 export interface SpoolRecord {
   readonly arrivedAt: number;
-  readonly json: string;
+  /** The report JSON (UTF-8 bytes, a view into the chunk read). */
+  readonly json: Buffer;
 }
 
 /** Records read from the cursor on, not yet committed. */
@@ -197,7 +198,7 @@ export class Spool {
             const buf = Buffer.allocUnsafe(length);
             const { bytesRead } = await handle.read(buf, 0, length, offset);
             const parsed = parseRecords(buf.subarray(0, bytesRead), max - records.length);
-            for (const r of parsed.records) records.push({ arrivedAt: r.arrivedAt, json: r.json });
+            for (const r of parsed.records) records.push(r);
             corrupt += parsed.corrupt;
             if (parsed.consumed > 0) {
               offset += parsed.consumed;

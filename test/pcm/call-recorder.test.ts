@@ -10,7 +10,7 @@ import { findEndpoint } from '../../src/ofb/catalogue.js';
 
 t.test('regression: a late recording hook made timestamps late (up to 75 ms) and processTimespan 0 for a 60 ms answer', async (tt) => {
   const recorded: { kind: string; report: Record<string, unknown>; at: number }[] = [];
-  const reporter = { settings: { serverOrgId: 'bank-org' }, record: (kind: string, report: Record<string, unknown>, at: number) => recorded.push({ kind, report, at }) };
+  const reporter = { settings: { serverOrgId: 'bank-org' }, record: (kind: string, json: string, at: number) => recorded.push({ kind, report: JSON.parse(json) as Record<string, unknown>, at }) };
   const certificates = (() => ({ status: 'none' })) as unknown as CertificateSource;
   const record = createCallRecorder({ reporter: reporter as unknown as PcmReporter, certificates });
   const arrivedAt = Date.now() - 200;

@@ -9,7 +9,7 @@ const ids = (reports: Record<string, unknown>[]) => reports.map((r) => r.fapiInt
 t.test('12,001 reports → batches of 5,000, 5,000 and 2,001 with one token', { timeout: 30_000 }, async (tt) => {
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)));
-  for (let i = 0; i < 12_001; i++) reporter.record('server', serverReport(i), Date.now());
+  for (let i = 0; i < 12_001; i++) reporter.record('server', JSON.stringify(serverReport(i)), Date.now());
   await reporter.flush();
   tt.same(pcm.batches.map((b) => b.reports.length), [5000, 5000, 2001], 'batch sizes');
   tt.equal(new Set(ids(pcm.accepted)).size, 12_001, 'every report once');
@@ -24,7 +24,7 @@ t.test('PCM down for a while: kept, retried with backoff, delivered exactly once
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt), { maxBackoffSeconds: 1 }));
   pcm.failWith = 503;
-  for (let i = 0; i < 300; i++) reporter.record('server', serverReport(i), Date.now());
+  for (let i = 0; i < 300; i++) reporter.record('server', JSON.stringify(serverReport(i)), Date.now());
   await reporter.flush();
   tt.equal(pcm.accepted.length, 0, 'nothing accepted while down');
   tt.match(reporter.problem(), /answered HTTP 503/, 'the failure is what /readyz shows');
@@ -45,7 +45,7 @@ t.test('207 with DISCARDED items: counted, logged, not resent', { timeout: 20_00
   const log = { info: () => undefined, error: () => undefined, warn: (_o: object, msg: string) => void warnings.push(msg) };
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)), { log: log as never });
   pcm.discard = (r) => Number((r.fapiInteractionId as string).slice(-2)) % 10 === 3;
-  for (let i = 0; i < 100; i++) reporter.record('server', serverReport(i), Date.now());
+  for (let i = 0; i < 100; i++) reporter.record('server', JSON.stringify(serverReport(i)), Date.now());
   await reporter.flush();
   tt.equal(pcm.batches.length, 1);
   tt.equal(pcm.batches[0]?.status, 207);
@@ -60,11 +60,11 @@ t.test('207 with DISCARDED items: counted, logged, not resent', { timeout: 20_00
 t.test('401 from the report endpoint: one fresh token, then the batch is retried', { timeout: 20_000 }, async (tt) => {
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)));
-  reporter.record('server', serverReport(1), Date.now());
+  reporter.record('server', JSON.stringify(serverReport(1)), Date.now());
   await reporter.flush();
   tt.equal(pcm.tokenCalls.issued, 1);
   pcm.revokeTokens();
-  reporter.record('server', serverReport(2), Date.now());
+  reporter.record('server', JSON.stringify(serverReport(2)), Date.now());
   const before = pcm.reportCalls;
   await reporter.flush();
   tt.equal(pcm.reportCalls - before, 2, 'the 401 and the retry');
@@ -76,7 +76,7 @@ t.test('a token refused again after the refresh: one retry only, kept for later'
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)));
   pcm.failWith = 401;
-  reporter.record('server', serverReport(1), Date.now());
+  reporter.record('server', JSON.stringify(serverReport(1)), Date.now());
   await reporter.flush();
   tt.equal(pcm.reportCalls, 2, 'the 401, one fresh token, one more 401 — and no third try');
   tt.equal(pcm.tokenCalls.issued, 2);
@@ -90,14 +90,14 @@ t.test('the token is refreshed a little before it expires', { timeout: 20_000 },
   const pcm = await startTestPcm(tt, 100);
   let now = Date.now();
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)), { now: () => now });
-  reporter.record('server', serverReport(1), now);
+  reporter.record('server', JSON.stringify(serverReport(1)), now);
   await reporter.flush();
   now += 50_000;
-  reporter.record('server', serverReport(2), now);
+  reporter.record('server', JSON.stringify(serverReport(2)), now);
   await reporter.flush();
   tt.equal(pcm.tokenCalls.issued, 1, 'reused while valid');
   now += 45_000; // 95 s of 100: inside the refresh margin (10 %)
-  reporter.record('server', serverReport(3), now);
+  reporter.record('server', JSON.stringify(serverReport(3)), now);
   await reporter.flush();
   tt.equal(pcm.tokenCalls.issued, 2, 'refreshed before expiry');
   tt.equal(pcm.accepted.length, 3);
@@ -107,7 +107,7 @@ t.test('token endpoint down: nothing lost, /readyz detail names it, delivered on
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)));
   pcm.tokenFailWith = 503;
-  for (let i = 0; i < 10; i++) reporter.record('server', serverReport(i), Date.now());
+  for (let i = 0; i < 10; i++) reporter.record('server', JSON.stringify(serverReport(i)), Date.now());
   await reporter.flush();
   tt.equal(pcm.reportCalls, 0, 'no report sent without a token');
   tt.match(reporter.problem(), /token endpoint .* answered HTTP 503/);
@@ -121,7 +121,7 @@ t.test('token endpoint refusing the certificate (untrusted CA): a failed send, k
   const { pki } = await testPki();
   const settings = await settingsFor(pcm, spoolDir(tt), { cert: Buffer.from(pki.rogueClient.cert), key: Buffer.from(pki.rogueClient.key) });
   const reporter = await startReporter(tt, settings);
-  reporter.record('server', serverReport(1), Date.now());
+  reporter.record('server', JSON.stringify(serverReport(1)), Date.now());
   await reporter.flush();
   tt.equal(pcm.tokenCalls.total, 1, 'the token endpoint was asked');
   tt.equal(pcm.tokenCalls.issued, 0, 'and refused the certificate');
@@ -132,7 +132,7 @@ t.test('token endpoint refusing the certificate (untrusted CA): a failed send, k
 t.test('wrong client_id: refused by the token endpoint, kept', { timeout: 20_000 }, async (tt) => {
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt), { clientId: 'someone-else' }));
-  reporter.record('server', serverReport(1), Date.now());
+  reporter.record('server', JSON.stringify(serverReport(1)), Date.now());
   await reporter.flush();
   tt.equal(pcm.tokenCalls.issued, 0);
   tt.match(reporter.problem(), /answered HTTP 401/);
@@ -143,8 +143,8 @@ t.test('open-data reports go to the open-data endpoint, server reports to the pr
   const pcm = await startTestPcm(tt);
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)));
   const od = { endpoint: '/open-banking/products-services/v1/personal-accounts', statusCode: 200, httpMethod: 'GET', timestamp: new Date().toISOString(), processTimespan: 2, additionalInfo: { clientIp: '203.0.113.9' } };
-  reporter.record('opendata', od, Date.now());
-  reporter.record('server', serverReport(1), Date.now());
+  reporter.record('opendata', JSON.stringify(od), Date.now());
+  reporter.record('server', JSON.stringify(serverReport(1)), Date.now());
   await reporter.flush();
   tt.same(pcm.batches.map((b) => b.kind).sort(), ['opendata', 'server']);
   tt.same(pcm.batches.find((b) => b.kind === 'opendata')?.reports, [od]);
@@ -156,11 +156,11 @@ t.test('reports older than 7 days are dropped and counted, never sent (fake cloc
   let now = Date.now();
   const reporter = await startReporter(tt, await settingsFor(pcm, spoolDir(tt)), { now: () => now });
   pcm.failWith = 503;
-  for (let i = 0; i < 50; i++) reporter.record('server', serverReport(i, new Date(now).toISOString()), now);
+  for (let i = 0; i < 50; i++) reporter.record('server', JSON.stringify(serverReport(i, new Date(now).toISOString())), now);
   await reporter.flush();
   tt.equal(reporter.stats().server.backlog, 50);
   now += 7 * 24 * 3600 * 1000 + 1;
-  reporter.record('server', serverReport(999, new Date(now).toISOString()), now);
+  reporter.record('server', JSON.stringify(serverReport(999, new Date(now).toISOString())), now);
   pcm.failWith = undefined;
   await reporter.flush();
   tt.equal(reporter.stats().server.expired, 50, 'the old ones expired');
@@ -176,7 +176,7 @@ t.test('100,000 reports queued while the PCM is down: memory bounded, then batch
   const heapBefore = process.memoryUsage().heapUsed;
   let peakQueued = 0;
   for (let i = 0; i < 100_000; i++) {
-    reporter.record('server', serverReport(i), Date.now());
+    reporter.record('server', JSON.stringify(serverReport(i)), Date.now());
     peakQueued = Math.max(peakQueued, reporter.queuedBytes);
     // The request path never waits; here the loop yields now and then so the spool writer runs,
     // as it does between requests in the gateway.
@@ -206,7 +206,7 @@ t.test('regression: under steady traffic a send round never ended and POSTed sma
   let i = 0;
   const until = Date.now() + 3000;
   while (Date.now() < until) {
-    reporter.record('server', serverReport(i++), Date.now());
+    reporter.record('server', JSON.stringify(serverReport(i++)), Date.now());
     await new Promise((r) => setTimeout(r, 1));
   }
   await reporter.flush();

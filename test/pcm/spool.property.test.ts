@@ -27,7 +27,7 @@ t.test('parseRecords: every whole record before a torn or corrupt tail is read b
       const whole = Buffer.concat(rs.map(([at, r]) => encodeRecord(at, JSON.stringify(r))));
       const parsed = parseRecords(Buffer.concat([whole, garbage]));
       // The tail may hold newlines (random bytes): those lines fail their check, they are not records.
-      const got = parsed.records.slice(0, rs.length).map((r) => [r.arrivedAt, JSON.parse(r.json) as unknown]);
+      const got = parsed.records.slice(0, rs.length).map((r) => [r.arrivedAt, JSON.parse(r.json.toString()) as unknown]);
       return JSON.stringify(got) === JSON.stringify(rs) && parsed.records.length === rs.length;
     }),
     { numRuns: 300 },
@@ -74,7 +74,7 @@ t.test('Spool: after a crash leaves any tail, a restart reads every earlier reco
         const batch = await spool.readBatch(10_000);
         await spool.close();
         const want = [...before, ...after].map(([at, r]) => [at, r]);
-        const got = batch.records.map((r) => [r.arrivedAt, JSON.parse(r.json) as unknown]);
+        const got = batch.records.map((r) => [r.arrivedAt, JSON.parse(r.json.toString()) as unknown]);
         return JSON.stringify(got) === JSON.stringify(want);
       } finally {
         removeTempDir(dir);
@@ -93,6 +93,6 @@ t.test('Spool: a cursor file that is garbage means "read everything again" (at l
   writeFileSync(join(dir, 'cursor.json'), '{"seq": "x"');
   spool = await Spool.open(dir);
   tt.equal(spool.count, 2);
-  tt.same((await spool.readBatch(10)).records.map((r) => r.json), ['{"a":1}', '{"a":2}']);
+  tt.same((await spool.readBatch(10)).records.map((r) => r.json.toString()), ['{"a":1}', '{"a":2}']);
   await spool.close();
 });

@@ -9,7 +9,7 @@ import { Spool } from '../../src/pcm/spool.js';
 import { removeTempDir, tempDir } from '../helpers/gateway.js';
 
 const line = (i: number) => encodeRecord(1000 + i, JSON.stringify({ i }));
-const ids = (b: { records: readonly { json: string }[] }) => b.records.map((r) => (JSON.parse(r.json) as { i: number }).i);
+const ids = (b: { records: readonly { json: Buffer }[] }) => b.records.map((r) => (JSON.parse(r.json.toString()) as { i: number }).i);
 
 t.test('commit survives a restart; an uncommitted batch is read again', async (tt) => {
   const dir = tempDir('guarita-spool-');

@@ -80,6 +80,22 @@ export function cryptoLine(report: BenchReport): string {
 }
 
 /** Where the issue-16 goals stand in this run (never asserted). */
+/** Issues 14 (limits) and 15 (PCM): each row's CPU per request against (d), the same pipeline without it, in this run. */
+export function featureVerdicts(report: BenchReport): string[] {
+  const cpu = (id: string) => report.rows.find((r) => r.id === id)?.figures?.cpuUsPerReq;
+  const ratio = (what: string, id: string, factor: number) => {
+    const value = cpu(id);
+    const base = cpu('d');
+    if (value === undefined || base === undefined) return `${what}: not measured in this run`;
+    return `${what}: ${value.toFixed(0)} µs vs (d) ${base.toFixed(0)} µs = ${(value / base).toFixed(2)}× → ${value <= factor * base ? 'met' : 'not met'}`;
+  };
+  return [
+    ratio('Issue 14: (dl) limits on the memory store ≤ 1.10 × (d)', 'dl', 1.1),
+    ratio('Issue 14: (dlr) limits on Redis ≤ 1.4 × (d) (redis-server CPU included)', 'dlr', 1.4),
+    ratio('Issue 15: (dp) PCM reports on ≤ 1.05 × (d)', 'dp', 1.05),
+  ];
+}
+
 export function issue16Verdicts(report: BenchReport): string[] {
   const row = (id: string) => report.rows.find((r) => r.id === id);
   const cpu = (id: string) => row(id)?.figures?.cpuUsPerReq;
@@ -202,6 +218,10 @@ ${issue16Verdicts(report).map((v) => `- ${v}`).join('\n')}
   request is a first use: the gateway stores every 2xx response (the signed JWS) for 24 h in the memory store, and its RSS grows with the run.
 - Workers rows (dw2, dt1, dt2) have the admin port on (the bench waits on the primary's /readyz, which asks every
   worker); (d) has none. Their readiness probes add one introspection call per worker every 2 s.
+
+**Issues 14 and 15 in this run:**
+
+${featureVerdicts(report).map((v) => `- ${v}`).join('\n')}
 
 **Replay store holding ${(o.replayEntries ?? 1_000_000).toLocaleString('en')} jtis:** ${report.replay ?? 'not measured in this run'}.
 `;

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nodeVersion, runBench, selectTargets, type BenchOptions } from './harness.js';
-import { cryptoLine, describeMachine, issue16Verdicts, markdown, table, verdicts } from './report.js';
+import { cryptoLine, describeMachine, featureVerdicts, issue16Verdicts, markdown, table, verdicts } from './report.js';
 
 const DEFAULT_OUT = resolve(import.meta.dirname, '../../bench/RESULTS.md');
 
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   for (const verdict of verdicts(report)) console.log(verdict);
   console.log(cryptoLine(report));
   for (const verdict of issue16Verdicts(report)) console.log(verdict);
+  for (const verdict of featureVerdicts(report)) console.log(verdict);
   console.log(`replay store: ${report.replay ?? 'not measured in this run'}`);
   if (options.out !== undefined) {
     writeFileSync(options.out, markdown(report, machine, date));

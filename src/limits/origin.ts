@@ -4,13 +4,14 @@
  * the client IP on the others — behind a trusted ingress proxy, the address it appended to
  * `x-forwarded-for` (the last entry: anything before it was written by the client and proves nothing).
  */
-import { BlockList, isIPv4 } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Config, Route } from '../config/load.js';
+import { trustedProxyMatcher } from '../edge/trusted-proxies.js';
 
 /** Build the origin function of one route; the trusted proxies are parsed once. */
 export function originOf(route: Route, config: Config): (request: FastifyRequest) => string {
-  const trusted = trustedProxies(config.server.ingress?.trustedProxies ?? []);
+  const cidrs = config.server.ingress?.trustedProxies ?? [];
+  const trusted = cidrs.length === 0 ? undefined : trustedProxyMatcher(cidrs);
   const clientIp = (request: FastifyRequest): string => {
     const peer = request.socket.remoteAddress ?? '';
     // Only the plain ingress listener sits behind a proxy; on the TLS listener the peer is the client.
@@ -30,17 +31,4 @@ export function originOf(route: Route, config: Config): (request: FastifyRequest
 
 function isEncrypted(request: FastifyRequest): boolean {
   return (request.socket as { encrypted?: boolean }).encrypted === true;
-}
-
-function trustedProxies(cidrs: readonly string[]): ((ip: string) => boolean) | undefined {
-  if (cidrs.length === 0) return undefined;
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [address = '', bits = ''] = cidr.split('/');
-    list.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
-  }
-  return (ip) => {
-    const mapped = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    return list.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6');
-  };
 }

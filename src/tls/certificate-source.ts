@@ -4,7 +4,7 @@
  * `trustedProxies` and verified by the gateway itself against the same trust anchors and CRLs.
  */
 import { readFileSync } from 'node:fs';
-import { BlockList, isIPv4 } from 'node:net';
+import { trustedProxyMatcher } from '../edge/trusted-proxies.js';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
@@ -43,11 +43,7 @@ export interface IngressSource {
 }
 
 export function ingressSource(settings: IngressSettings): IngressSource {
-  const trusted = new BlockList();
-  for (const cidr of settings.trustedProxies) {
-    const [address = '', bits = ''] = cidr.split('/');
-    trusted.addSubnet(address, Number(bits), isIPv4(address) ? 'ipv4' : 'ipv6');
-  }
+  const trusts = trustedProxyMatcher(settings.trustedProxies);
   let fetchedCrls: readonly string[] = [];
   const load = (): TrustStore =>
     createTrustStore(settings.clientCa.map((f) => readFileSync(f)), [...settings.crl.map((f) => readFileSync(f)), ...fetchedCrls]);
@@ -55,10 +51,6 @@ export function ingressSource(settings: IngressSettings): IngressSource {
   // Verification results by certificate hash: a proxy sends the same few certificates all day.
   let verified = new LRUCache<string, CertificateState>({ max: 10_000, ttl: 60_000 });
   const header = settings.header;
-  const trusts = (ip: string): boolean => {
-    const mapped = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    return trusted.check(mapped, isIPv4(mapped) ? 'ipv4' : 'ipv6');
-  };
 
   const source: CertificateSource = (request) => {
     const value = request.headers[header];

@@ -11,6 +11,8 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AttributeValue } from '@peculiar/asn1-x509';
 import * as asn1js from 'asn1js';
+// RFC 4514 §3 descriptors, used to print an attribute back in the OFB form, as identity.ts writes it.
+import { OID_UID, SHORT_NAMES } from './identity.js';
 
 /** One attribute type and value of an RDN. */
 export interface DnAttribute {
@@ -44,7 +46,6 @@ export const MAX_DN_LENGTH = 4096;
 export const MAX_RDNS = 64;
 export const MAX_ATTRIBUTES_PER_RDN = 16;
 
-const OID_UID = '0.9.2342.19200300.100.1.1';
 
 /**
  * Descriptors accepted on input (lower-cased). RFC 4514 §3 lists the ones every implementation
@@ -76,12 +77,6 @@ const DESCRIPTORS: ReadonlyMap<string, string> = new Map([
   ['givenname', '2.5.4.42'], ['title', '2.5.4.12'], ['initials', '2.5.4.43'],
   ['generationqualifier', '2.5.4.44'], ['dnqualifier', '2.5.4.46'], ['pseudonym', '2.5.4.65'],
   ['postalcode', '2.5.4.17'], ['emailaddress', '1.2.840.113549.1.9.1'],
-]);
-
-/** RFC 4514 §3 descriptors, used to print an attribute back (the OFB form, as identity.ts writes it). */
-const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
-  ['2.5.4.3', 'CN'], ['2.5.4.7', 'L'], ['2.5.4.8', 'ST'], ['2.5.4.10', 'O'], ['2.5.4.11', 'OU'],
-  ['2.5.4.6', 'C'], ['2.5.4.9', 'STREET'], ['0.9.2342.19200300.100.1.25', 'DC'], [OID_UID, 'UID'],
 ]);
 
 /** RFC 4514 §3 `special`: the characters a backslash may escape as themselves. */

@@ -37,11 +37,11 @@ const OID_CN = '2.5.4.3';
 const OID_OU = '2.5.4.11';
 /** End of 2022-08-31 (UTC): the last day OFB client certificates carried the org id in OU. */
 const LAST_OU_ISSUANCE_MS = Date.UTC(2022, 7, 31, 23, 59, 59);
-const OID_UID = '0.9.2342.19200300.100.1.1';
+export const OID_UID = '0.9.2342.19200300.100.1.1';
 const OID_ORGANIZATION_IDENTIFIER = '2.5.4.97';
 
-/** RFC 4514 §3: the only attribute types printed by short name; all others are dotted OIDs. */
-const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
+/** RFC 4514 §3: the only attribute types printed by short name; all others are dotted OIDs (dn-match.ts prints with it too). */
+export const SHORT_NAMES: ReadonlyMap<string, string> = new Map([
   [OID_CN, 'CN'],
   ['2.5.4.7', 'L'],
   ['2.5.4.8', 'ST'],

@@ -108,6 +108,13 @@ export function issue16Verdicts(report: BenchReport): string[] {
     return `${what}: ${value.toFixed(0)} µs vs (${base}) ${limit.toFixed(0)} µs = ${(value / limit).toFixed(2)}× → ${value <= factor * limit ? 'met' : 'not met'}`;
   };
   const lines = [ratio('Goal 1: (d) CPU/req ≤ 1.25 × (b)', 'd', 'b', 1.25), ratio('Goal 1: (c) CPU/req ≤ 1.10 × (b)', 'c', 'b', 1.1)];
+  const [b, bf, c, dd] = [cpu('b'), cpu('bf'), cpu('c'), cpu('d')];
+  lines.push(
+    b === undefined || bf === undefined || c === undefined || dd === undefined
+      ? "Goal 1, Fastify's floor: not measured in this run (needs (b), (bf), (c) and (d))"
+      : `Goal 1, Fastify's floor: (bf) the same proxy as a Fastify route ${bf.toFixed(0)} µs = ${(bf / b).toFixed(2)}× (b), so Fastify's request ` +
+          `lifecycle costs ${(bf - b).toFixed(0)} µs per request; over it Guarita's own work is (c) − (bf) = ${(c - bf).toFixed(0)} µs and (d) − (bf) = ${(dd - bf).toFixed(0)} µs`,
+  );
 
   const e = cpu('e');
   const d = cpu('d');

@@ -4,32 +4,15 @@
  * undici keep-alive Pool, with no checks at all. `node bare.js '<BareOptions as JSON>'` prints
  * `READY {"port":N}`.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { constants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-
-export interface BareOptions {
-  readonly upstream: string;
-  /** PEM files. */
-  readonly cert: string;
-  readonly key: string;
-  readonly ca: string;
-}
+import { endToEnd, type BareOptions } from './bare-common.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as BareOptions;
 const pool = new Pool(options.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
-
-/** Hop-by-hop headers belong to one connection and must not cross the proxy, in either direction. */
-function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  return out;
-}
 
 const server = createHttps(
   {

@@ -17,6 +17,7 @@ const HERE = import.meta.dirname;
 /** The gateway's real CLI bin, as an operator runs it. */
 const GUARITA_CLI = resolve(HERE, '../../src/cli.js');
 const BARE = resolve(HERE, 'bare.js');
+const BARE_FASTIFY = resolve(HERE, 'bare-fastify.js');
 
 /** What every target of one run shares: files, ids and the ports of the shared services. */
 export interface BenchEnv {
@@ -102,6 +103,8 @@ export const TARGETS: readonly TargetDef[] = [
     start: async (env) => ({ origin: `http://127.0.0.1:${env.upstreamPort}`, pids: () => [env.upstreamPid], output: () => '', stop: async () => {} }),
   },
   bare('b', '(b) bare Node https mTLS proxy, no checks', false),
+  // Issue 16 goal 1: Fastify's own floor — (b)'s handler as a Fastify route, no hooks.
+  bare('bf', '(bf) (b) served through a Fastify route, no hooks', false, BARE_FASTIFY),
   gateway('c', '(c) Guarita: mTLS + interaction id', 'c', GET_ACCOUNTS, false),
   gateway('d', '(d) Guarita: full token pipeline, warm cache', 'd', GET_WITH_TOKEN, false),
   // SPEC §10: perMinute and perConsentMonth on (d)'s route, counting in the memory store and in a real
@@ -133,7 +136,7 @@ export const GROUPS: Readonly<Record<string, readonly string[]>> = {
   limits: ['dl', 'dlr'],
 };
 
-function bare(id: string, label: string, newConnectionPerRequest: boolean): TargetDef {
+function bare(id: string, label: string, newConnectionPerRequest: boolean, script = BARE): TargetDef {
   return {
     id,
     label,
@@ -145,7 +148,7 @@ function bare(id: string, label: string, newConnectionPerRequest: boolean): Targ
       const pki = env.pkiDir;
       const options = { upstream: `http://127.0.0.1:${env.upstreamPort}`, cert: `${pki}/server.crt`, key: `${pki}/server.key`, ca: `${pki}/ca.crt` };
       // The runtime's floor runs with the same V8 flags as the gateway.
-      const service = startService(env.node, [...GATEWAY_NODE_FLAGS, ...profilingArgs(), BARE, JSON.stringify(options)]);
+      const service = startService(env.node, [...GATEWAY_NODE_FLAGS, ...profilingArgs(), script, JSON.stringify(options)]);
       const { port } = JSON.parse(await whenReady(service, service.line('READY ', 15_000))) as { port: number };
       return running(`https://127.0.0.1:${port}`, service, () => [service.pid]);
     },

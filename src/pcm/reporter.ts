@@ -18,7 +18,7 @@
  *             what is left stays in the spool for the next start.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { encodeRecord } from './segment-format.js';
+import { recordLine } from './segment-format.js';
 import { Spool, type SpoolBatch, type SpoolRecord } from './spool.js';
 import { PcmClient, type BatchOutcome } from './pcm-client.js';
 import type { ReportKind } from './report.js';
@@ -97,7 +97,7 @@ export class PcmReporter {
   /** Take one report, as JSON text (SPEC §11). Synchronous and I/O-free: the request never waits for it. */
   record(kind: ReportKind, json: string, arrivedAt: number): void {
     if (this.#closing) return;
-    this.#channels[kind].enqueue(encodeRecord(arrivedAt, json), arrivedAt);
+    this.#channels[kind].enqueue(recordLine(arrivedAt, json), arrivedAt);
   }
 
   /** One round: write the queues to the spools, then send what is due. */
@@ -148,7 +148,8 @@ class Channel {
   readonly #dir: string;
   readonly #segmentBytes: number | undefined;
   #spool: Spool | undefined;
-  #queue: Buffer[] = [];
+  /** Record lines not yet in the spool (text: one Buffer per write, none per report). */
+  #queue: string[] = [];
   #queueOldest: number | undefined;
   #writing: Promise<void> | undefined;
   #sending: Promise<void> | undefined;
@@ -182,7 +183,8 @@ class Channel {
     }
   }
 
-  enqueue(line: Buffer, arrivedAt: number): void {
+  /** `line.length` counts as its size: report lines are ASCII but for a rare non-ASCII org id. */
+  enqueue(line: string, arrivedAt: number): void {
     const r = this.#reporter;
     if (r.queuedBytes + line.length > r.settings.maxQueueBytes) {
       // The spool is behind (or gone) and memory is at its bound: drop, count, never block.
@@ -250,7 +252,7 @@ class Channel {
       this.#queue = [];
       this.#queueOldest = undefined;
       try {
-        await this.#spool.append(lines, oldest);
+        await this.#spool.append([Buffer.from(lines.join(''), 'utf8')], oldest, lines.length);
         this.#reporter.queuedBytes -= bytes;
         this.#spoolOk();
       } catch (err) {

@@ -9,16 +9,19 @@ import { crc32 } from 'node:zlib';
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 
-/** One record line, as bytes to append. */
-export function encodeRecord(arrivedAt: number, json: string): Buffer {
-  // Encoded to UTF-8 once, the checksum written in place over its placeholder.
-  const line = Buffer.from(`00000000 ${Math.trunc(arrivedAt)} ${json}\n`, 'utf8');
-  let sum = crc32(line.subarray(9, line.length - 1));
-  for (let i = 7; i >= 0; i--, sum >>>= 4) line[i] = HEX[sum & 15] as number;
-  return line;
+/**
+ * One record line as text: the reporter queues text and encodes each write whole, so taking a
+ * report allocates no Buffer (crc32 reads a string as its UTF-8 bytes, as Buffer.from writes it).
+ */
+export function recordLine(arrivedAt: number, json: string): string {
+  const body = `${Math.trunc(arrivedAt)} ${json}`;
+  return `${crc32(body).toString(16).padStart(8, '0')} ${body}\n`;
 }
 
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
+/** One record line, as bytes to append. */
+export function encodeRecord(arrivedAt: number, json: string): Buffer {
+  return Buffer.from(recordLine(arrivedAt, json), 'utf8');
+}
 
 /** A record read back. */
 export interface DecodedRecord {

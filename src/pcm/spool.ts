@@ -2,8 +2,8 @@
  * The durable report queue of one PCM endpoint (SPEC §11: "a report is on disk in spoolDir before it
  * counts as taken"): append-only segment files plus a cursor file.
  *
- * - Appends go to the active segment `<seq>.seg` at once (in the page cache: a process crash or
- *   kill -9 loses none of them) and are fdatasync'ed by `sync()` on an interval (a machine crash
+ * - Appends go to the active segment `<seq>.seg` when the reporter writes (in the page cache: a
+ *   process crash or kill -9 loses none of them) and are fdatasync'ed by `sync()` on an interval (a machine crash
  *   loses at most that interval); a failed or short write makes the next append open a new segment,
  *   so a torn line is never glued to the next.
  * - The sender reads a batch from the cursor and, once the PCM has it, commits: the cursor file is
@@ -129,9 +129,10 @@ export class Spool {
   /**
    * Append whole record lines (written, not yet fdatasync'ed: see `sync`). On any failure none of
    * them count (the caller keeps them all and retries: a line that did land is then sent twice —
-   * at least once), and the next append starts a new segment.
+   * at least once), and the next append starts a new segment. `records`: how many lines they hold
+   * (the reporter passes its lines joined in one buffer).
    */
-  async append(lines: readonly Buffer[], firstArrival: number): Promise<void> {
+  async append(lines: readonly Buffer[], firstArrival: number, records = lines.length): Promise<void> {
     if (this.#active === undefined) {
       this.#activeSeq = Math.max(this.#activeSeq, ...this.#segments) + 1;
       await this.#openSegment();
@@ -154,7 +155,7 @@ export class Spool {
       throw err;
     }
     if (this.#count === 0) this.#head = firstArrival;
-    this.#count += lines.length;
+    this.#count += records;
     this.#activeSize += buf.length;
     this.#unsynced = this.#activeSize < this.#segmentBytes;
     if (!this.#unsynced) {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { runBench } from '../../bench/harness.js';
 import { generateLoad } from '../../bench/load.js';
-import { cryptoLine, issue16Verdicts, table } from '../../bench/report.js';
+import { cryptoLine, featureVerdicts, issue16Verdicts, table } from '../../bench/report.js';
 
 t.test('bench: target (a) for 1 s, 1 repetition, yields req/s and CPU per request', async (tt) => {
   const started = Date.now();
@@ -61,4 +61,14 @@ t.test('load generator: a fresh x-idempotency-key on every request', async (tt) 
   tt.ok(result.requests > 0 && keys.length > 1, 'requests were sent');
   tt.equal(new Set(keys).size, keys.length, 'no key sent twice');
   tt.notOk(keys.includes('fixed'), 'the fixed key is replaced');
+});
+
+t.test('verdicts are judged on the median of per-rep ratios (each pair of runs sees the machine in one state)', async (tt) => {
+  const row = (id: string, cpu: number[]) => ({ id, status: 'ok', runs: cpu.map((c) => ({ cpuUsPerReq: c })), figures: { cpuUsPerReq: [...cpu].sort((a, b) => a - b)[1] } });
+  // The machine slowed down in rep 2: (dl) is 1.25× there, about 1.02–1.05× in the others.
+  const report = { rows: [row('d', [100, 200, 110]), row('dl', [105, 250, 112]), row('dp', [130, 260, 140])] } as unknown as Parameters<typeof featureVerdicts>[0];
+  const [dl, , dp] = featureVerdicts(report);
+  tt.match(dl, /median of the per-rep ratios 1\.05× \(1\.05, 1\.25, 1\.02\) → met/);
+  tt.match(dp, /median of the per-rep ratios 1\.30× .* → not met/);
+  tt.match(featureVerdicts(report)[1] ?? '', /not measured in this run/, 'no (dlr) runs');
 });

@@ -1,5 +1,8 @@
-/** What the bare proxies (b) and (bf) share: their options and the hop-by-hop header filter. */
+/** What the bare proxies (b) and (bf) share: their options, TLS settings and the hop-by-hop header filter. */
+import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 
 export interface BareOptions {
   readonly upstream: string;
@@ -16,4 +19,17 @@ export function endToEnd(headers: IncomingHttpHeaders | Record<string, string | 
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   return out;
+}
+
+/** The TLS options of the gateway's listener: the client certificate asked for and verified, no tickets, no renegotiation. */
+export function bareTlsOptions(options: BareOptions): TlsOptions & SecureContextOptions {
+  return {
+    cert: readFileSync(options.cert),
+    key: readFileSync(options.key),
+    ca: readFileSync(options.ca),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
+  };
 }

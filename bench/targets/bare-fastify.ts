@@ -6,25 +6,15 @@
  * a route served through Fastify against the same route on a bare node:https handler").
  * `node bare-fastify.js '<BareOptions as JSON>'` prints `READY {"port":N}`.
  */
-import { constants } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { Pool } from 'undici';
-import { endToEnd, type BareOptions } from './bare-common.js';
+import { bareTlsOptions, endToEnd, type BareOptions } from './bare-common.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as BareOptions;
 const pool = new Pool(options.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
 
 const app = Fastify({
-  https: {
-    cert: readFileSync(options.cert),
-    key: readFileSync(options.key),
-    ca: readFileSync(options.ca),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
-  },
+  https: bareTlsOptions(options),
   keepAliveTimeout: 60_000,
   logger: false,
   exposeHeadRoutes: false,

@@ -5,25 +5,15 @@
  * `READY {"port":N}`.
  */
 import { createServer as createHttps } from 'node:https';
-import { constants } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { endToEnd, type BareOptions } from './bare-common.js';
+import { bareTlsOptions, endToEnd, type BareOptions } from './bare-common.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as BareOptions;
 const pool = new Pool(options.upstream, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
 
 const server = createHttps(
-  {
-    cert: readFileSync(options.cert),
-    key: readFileSync(options.key),
-    ca: readFileSync(options.ca),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
-  },
+  bareTlsOptions(options),
   (req, res) => {
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     pool

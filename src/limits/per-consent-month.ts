@@ -31,9 +31,18 @@ export class MonthlyReservation {
     readonly runtime: LimitRuntime,
     /** The monthly counter it reserved one call on; undefined for a free pagination follow-up. */
     readonly counter: string | undefined,
-    /** `lim:p:<consent>:<endpoint>`: where the answer's pagination keys are remembered. */
-    readonly pages: string,
+    readonly consentId: string,
+    readonly endpoint: string,
   ) {}
+
+  /** `lim:p:<consent>:<endpoint>`: where the answer's pagination keys are remembered (built only for a page that has some). */
+  get pages(): string {
+    return pagesScope(this.consentId, this.endpoint);
+  }
+}
+
+function pagesScope(consentId: string, endpoint: string): string {
+  return `lim:p:${part(consentId)}:${part(endpoint)}`;
 }
 
 const part = encodeURIComponent;
@@ -55,7 +64,7 @@ export const perConsentMonthLimitCheck: CheckDefinition = {
     const storeError = () => deps.metrics?.limitStoreErrors.inc({ limit: 'perConsentMonth', policy });
 
     /** Reserve one call of this month's count, or refuse with 423 once it has reached the limit. */
-    const reserveCall = (request: FastifyRequest, consentId: string, target: LimitTarget, pages: string) => {
+    const reserveCall = (request: FastifyRequest, consentId: string, target: LimitTarget) => {
       const window = monthWindow(runtime.now());
       const ofb = request.ofb;
       const org = ofb.identity?.orgId ?? ofb.clientId ?? '';
@@ -69,7 +78,7 @@ export const perConsentMonthLimitCheck: CheckDefinition = {
             `the monthly limit of ${target.limit} calls to ${target.endpoint} for this consent and resource has been reached (calls still being answered count until they end)`,
           );
         }
-        ofb.monthlyReservation = new MonthlyReservation(runtime, counter, pages);
+        ofb.monthlyReservation = new MonthlyReservation(runtime, counter, consentId, target.endpoint);
       };
       const reserved = runtime.reserve(counter, target.limit, window.remainingMs, storeError);
       // The memory store answers at once: no promise on one replica.
@@ -83,15 +92,14 @@ export const perConsentMonthLimitCheck: CheckDefinition = {
       if (consentId === undefined) return;
       const target = targetOf(ofb.endpoint(request.method));
       if (target === undefined) return; // exempt under `ofb`
-      const pages = `lim:p:${part(consentId)}:${part(target.endpoint)}`;
       const pageKey = requestPaginationKey(request.url);
-      if (pageKey === undefined) return reserveCall(request, consentId, target, pages);
+      if (pageKey === undefined) return reserveCall(request, consentId, target);
       const afterLookup = (seen: string | undefined) => {
-        if (seen === undefined) return reserveCall(request, consentId, target, pages);
-        ofb.monthlyReservation = new MonthlyReservation(runtime, undefined, pages);
+        if (seen === undefined) return reserveCall(request, consentId, target);
+        ofb.monthlyReservation = new MonthlyReservation(runtime, undefined, consentId, target.endpoint);
         return undefined;
       };
-      const seen = runtime.get(rememberedKey(pages, pageKey), storeError);
+      const seen = runtime.get(rememberedKey(pagesScope(consentId, target.endpoint), pageKey), storeError);
       return seen instanceof Promise ? seen.then(afterLookup) : afterLookup(seen);
     };
   },

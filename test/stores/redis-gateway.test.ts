@@ -19,8 +19,9 @@ t.test('jti replay and idempotency on Redis; one atomic SET NX PX 86400000 per j
     res.writeHead(201, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ data: { n: upstream.requests.length } }));
   });
-  const g = await startJwsGateway(tt, upstream.url, { replay: redisReplay(redis.url, 'gw:') });
-
+  // MONITOR first, while no other client talks to this Redis: a command of the gateway's client (its
+  // ready-check INFO) echoed in the same read as MONITOR's OK made ioredis fail with "Command queue
+  // state error" (a flaky CI run on Node 24).
   const client = new Redis(redis.url, { lazyConnect: true });
   const monitor = await client.monitor();
   const commands: string[][] = [];
@@ -30,6 +31,7 @@ t.test('jti replay and idempotency on Redis; one atomic SET NX PX 86400000 per j
     monitor.disconnect();
     client.disconnect();
   });
+  const g = await startJwsGateway(tt, upstream.url, { replay: redisReplay(redis.url, 'gw:') });
 
   const claims = requestClaims(g.org1, CONSENTS);
   tt.equal((await g.post(CONSENTS, await signJws(g.org1, claims))).status, 201);
